@@ -1,0 +1,75 @@
+"""Adapters for the backends the kit knows, found by the backend's class.
+
+The nearest class in the backend's MRO that has an adapter wins, so a
+subclass of ``ImmediateBackend`` is driven like ``ImmediateBackend``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.module_loading import import_string
+
+from .base import Adapter, RecordAccessUnsupported, WorkerCallable
+
+__all__ = [
+    "Adapter",
+    "RecordAccessUnsupported",
+    "WorkerCallable",
+    "adapter_for",
+    "KNOWN_ADAPTERS",
+]
+
+#: Backend class path -> adapter class path. Paths, so that a backend whose
+#: package is not installed costs nothing.
+KNOWN_ADAPTERS: dict[str, str] = {
+    "django.tasks.backends.immediate.ImmediateBackend": (
+        "conformance.adapters.builtin.SynchronousAdapter"
+    ),
+    "django_tasks.backends.immediate.ImmediateBackend": (
+        "conformance.adapters.builtin.SynchronousAdapter"
+    ),
+    "django.tasks.backends.dummy.DummyBackend": (
+        "conformance.adapters.builtin.NeverExecutesAdapter"
+    ),
+    "django_tasks.backends.dummy.DummyBackend": (
+        "conformance.adapters.builtin.NeverExecutesAdapter"
+    ),
+    "reference_backends.immediate.ImmediateBackend": (
+        "conformance.adapters.builtin.SynchronousAdapter"
+    ),
+    "reference_backends.dummy.DummyBackend": (
+        "conformance.adapters.builtin.NeverExecutesAdapter"
+    ),
+    "reference_backends.database.backend.DatabaseBackend": (
+        "reference_backends.database.adapter.DatabaseAdapter"
+    ),
+}
+
+
+def _class_path(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def adapter_class_for(backend_class: type) -> type[Adapter]:
+    for cls in backend_class.__mro__:
+        path = KNOWN_ADAPTERS.get(_class_path(cls))
+        if path is not None:
+            adapter: type[Adapter] = import_string(path)
+            return adapter
+    return Adapter
+
+
+def adapter_for(
+    backend: Any,
+    *,
+    adapter_path: str | None = None,
+    worker_path: str | None = None,
+    timeout: float = 10.0,
+) -> Adapter:
+    """The adapter for ``backend``; explicit options win over the registry."""
+    cls: type[Adapter] = (
+        import_string(adapter_path) if adapter_path else adapter_class_for(type(backend))
+    )
+    worker: WorkerCallable | None = import_string(worker_path) if worker_path else None
+    return cls(worker=worker, timeout=timeout)

@@ -1,0 +1,472 @@
+"""The pytest plugin: ``pytest --task-backend=path.to.Backend``.
+
+Sections, in the order pytest calls them:
+
+1. Options (each with an ini twin in ``[tool.pytest.ini_options]``).
+2. Activation and Django bootstrap: nothing happens without a backend.
+3. Collection: every suite test names one clause; clauses that do not apply
+   are skipped as "n/a"; ``--task-clause`` selects.
+4. Outcomes: a failing SHOULD clause becomes a warning; failures carry the
+   clause sentence.
+5. The report: terminal summary, ``--task-report`` JSON or Markdown.
+6. Fixtures the suites use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .settings_file import ENV_VAR, KitConfig
+
+SUITES_DIR = Path(__file__).resolve().parent / "suites"
+SETTINGS_MODULE = "conformance.django_settings"
+
+_STATE = pytest.StashKey["KitState"]()
+
+
+# ---------------------------------------------------------------------------
+# 1. Options
+# ---------------------------------------------------------------------------
+_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
+    ("task-backend", "Dotted path of the task backend class to test.", {}),
+    ("task-backend-options", "JSON object passed as the backend's OPTIONS.", {}),
+    (
+        "task-installed-apps",
+        "Comma-separated apps the backend needs (their migrations run).",
+        {},
+    ),
+    (
+        "task-worker",
+        "Dotted path of callable(backend, queue_names) that runs ready tasks.",
+        {},
+    ),
+    ("task-adapter", "Dotted path of a conformance.adapters.Adapter subclass.", {}),
+    ("task-timeout", "Seconds to wait for a task to finish (default 10).", {}),
+    ("task-report", "Write the conformance report to FILE (.json or .md).", {}),
+    (
+        "task-database",
+        "Database URL for the kit's settings (sqlite:///path, postgres://...).",
+        {},
+    ),
+    (
+        "task-clause",
+        "Run only this clause ID or family (repeatable).",
+        {"action": "append", "default": None},
+    ),
+    (
+        "task-thorough",
+        "Raise hypothesis example counts (nightly runs).",
+        {"action": "store_true", "default": None},
+    ),
+]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "Django Tasks API conformance kit")
+    for name, help_text, extra in _OPTIONS:
+        dest = name.replace("-", "_")
+        group.addoption(f"--{name}", dest=dest, help=help_text, **extra)
+        ini_type = "linelist" if name == "task-clause" else "string"
+        if name == "task-thorough":
+            ini_type = "bool"
+        parser.addini(dest, help_text, type=ini_type, default=None)  # type: ignore[arg-type]
+
+
+def _option(config: pytest.Config, dest: str) -> Any:
+    """The command-line value, else the ini value."""
+    value = getattr(config.option, dest, None)
+    if value is None:
+        value = getattr(getattr(config, "known_args_namespace", None), dest, None)
+    if value is None:
+        try:
+            value = config.getini(dest)
+        except ValueError:
+            value = None
+    return value or None
+
+
+# ---------------------------------------------------------------------------
+# 2. Activation and Django bootstrap
+# ---------------------------------------------------------------------------
+class KitState:
+    """Everything the plugin holds for one run."""
+
+    def __init__(self, config: KitConfig, workdir: Path, owns_workdir: bool) -> None:
+        self.config = config
+        self.workdir = workdir
+        self.owns_workdir = owns_workdir
+        self.environment: Any = None  # requirements.Environment, after setup
+        self.report: Any = None  # report.ConformanceReport
+        self.saved_env: dict[str, str | None] = {}
+
+
+def _kit_config(early_config: pytest.Config, workdir: Path) -> KitConfig:
+    raw_options = _option(early_config, "task_backend_options")
+    try:
+        options = json.loads(raw_options) if raw_options else {}
+    except json.JSONDecodeError as exc:
+        raise pytest.UsageError(f"--task-backend-options is not JSON: {exc}") from exc
+    if not isinstance(options, dict):
+        raise pytest.UsageError("--task-backend-options must be a JSON object")
+    apps = _option(early_config, "task_installed_apps") or ""
+    user_settings = getattr(early_config.known_args_namespace, "ds", None) or (
+        os.environ.get("DJANGO_SETTINGS_MODULE")
+    )
+    if user_settings == SETTINGS_MODULE:
+        user_settings = None
+    return KitConfig(
+        backend=_option(early_config, "task_backend"),
+        options=options,
+        installed_apps=[app.strip() for app in apps.split(",") if app.strip()],
+        base_settings=user_settings,
+        database_url=_option(early_config, "task_database"),
+        workdir=str(workdir),
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    if not _option(early_config, "task_backend"):
+        return  # an ordinary pytest run: the plugin stays out of the way
+    workdir = Path(tempfile.mkdtemp(prefix="conformance-"))
+    state = KitState(_kit_config(early_config, workdir), workdir, owns_workdir=True)
+    early_config.stash[_STATE] = state
+
+    settings_path = workdir / "settings.json"
+    state.config.write(settings_path)
+    for name, value in ((ENV_VAR, str(settings_path)), ("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)):
+        state.saved_env[name] = os.environ.get(name)
+        os.environ[name] = value
+    # pytest-django reads --ds before the environment; point it at ours too.
+    if getattr(early_config.known_args_namespace, "ds", None):
+        early_config.known_args_namespace.ds = SETTINGS_MODULE
+        args[:] = [a for a in args if not a.startswith("--ds")] + [f"--ds={SETTINGS_MODULE}"]
+
+    import django
+
+    try:
+        django.setup()
+    except Exception as exc:  # an unimportable backend or app: say so plainly
+        raise pytest.UsageError(f"conformance kit: Django setup failed: {exc}") from exc
+
+    # The suites ship inside the package; collect them (and only them, unless
+    # the user named paths as well).
+    args.append(str(SUITES_DIR))
+    _load_hypothesis_profile(bool(_option(early_config, "task_thorough")))
+
+
+def _load_hypothesis_profile(thorough: bool) -> None:
+    from hypothesis import HealthCheck, settings
+
+    common: dict[str, Any] = {
+        "deadline": None,
+        "database": None,  # never litter the user's checkout with .hypothesis/
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    }
+    settings.register_profile("conformance", max_examples=40, derandomize=True, **common)
+    settings.register_profile("conformance-thorough", max_examples=1000, **common)
+    settings.load_profile("conformance-thorough" if thorough else "conformance")
+
+
+def _state(config: pytest.Config) -> KitState | None:
+    return config.stash.get(_STATE, None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "clause(id): the spec clause a test checks")
+    state = _state(config)
+    if state is None:
+        return
+    from . import compat
+    from .adapters import adapter_for
+    from .report import ConformanceReport
+    from .requirements import Environment
+
+    try:
+        backend = compat.task_backends[compat.DEFAULT_TASK_BACKEND_ALIAS]
+    except Exception as exc:
+        raise pytest.UsageError(
+            f"conformance kit: cannot create backend {state.config.backend!r}: {exc}"
+        ) from exc
+    timeout = float(_option(config, "task_timeout") or 10)
+    adapter = adapter_for(
+        backend,
+        adapter_path=_option(config, "task_adapter"),
+        worker_path=_option(config, "task_worker"),
+        timeout=timeout,
+    )
+    state.environment = Environment(backend=backend, adapter=adapter)
+    state.report = ConformanceReport(
+        backend=state.config.backend,
+        django=compat.api_version_label(),
+        kit=_kit_version(),
+        flags=state.environment.flags(),
+        adapter=adapter.describe(),
+    )
+    config.pluginmanager.register(_OutcomeRecorder(state), "conformance-outcomes")
+
+
+def _kit_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("django-tasks-conformance")
+    except PackageNotFoundError:  # pragma: no cover - running from a checkout
+        return "unknown"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = _state(config)
+    if state is None:
+        return
+    for name, value in state.saved_env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    if state.owns_workdir:
+        shutil.rmtree(state.workdir, ignore_errors=True)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    state = _state(config)
+    if state is None or state.report is None:
+        return None
+    report = state.report
+    flags = ", ".join(f"{k}={v}" for k, v in sorted(report.flags.items()))
+    return [
+        f"conformance: backend {report.backend} ({report.django})",
+        f"conformance: flags {flags}",
+        f"conformance: adapter {report.adapter}",
+    ]
+
+
+# ---------------------------------------------------------------------------
+# 3. Collection
+# ---------------------------------------------------------------------------
+def clause_of(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("clause")
+    return str(marker.args[0]) if marker else None
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    state = _state(config)
+    if state is None:
+        return
+    from .spec import load_clauses
+    from .requirements import unmet
+
+    clauses = load_clauses()
+    wanted = set(_option(config, "task_clause") or ())
+    selected: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for item in items:
+        clause_id = clause_of(item)
+        if clause_id is None:
+            if Path(str(item.path)).is_relative_to(SUITES_DIR):
+                raise pytest.UsageError(f"{item.nodeid} names no clause")
+            selected.append(item)  # the user's own tests, if they named any
+            continue
+        clause = clauses.get(clause_id)
+        if clause is None:
+            raise pytest.UsageError(f"{item.nodeid} names unknown clause {clause_id}")
+        if wanted and not wanted & {clause.id, clause.family.id}:
+            deselected.append(item)
+            continue
+        selected.append(item)
+        reason = unmet(clause, state.environment)
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=f"n/a: {reason}"))
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+    if wanted:
+        unknown = wanted - {c.id for c in clauses.values()} - {
+            c.family.id for c in clauses.values()
+        }
+        if unknown:
+            raise pytest.UsageError(f"--task-clause: unknown clause {sorted(unknown)}")
+    # Lay the report out in spec order, whatever order the tests run in.
+    chosen = {clause_of(item) for item in items}
+    from .report import ClauseRecord
+
+    for clause in clauses.values():
+        if clause.id in chosen:
+            state.report.records.setdefault(clause.id, ClauseRecord(clause))
+
+
+# ---------------------------------------------------------------------------
+# 4. Outcomes
+# ---------------------------------------------------------------------------
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[Any]:
+    report: pytest.TestReport = yield
+    state = _state(item.config)
+    clause_id = clause_of(item)
+    if state is None or clause_id is None:
+        return report
+    from .spec import load_clauses
+
+    clause = load_clauses()[clause_id]
+    report.conformance_clause = clause_id  # type: ignore[attr-defined]
+    if report.failed:
+        report.sections.insert(
+            0,
+            (
+                f"clause {clause.id} ({clause.level})",
+                f"{clause.text}\nsource: {clause.source}",
+            ),
+        )
+        if clause.level == "SHOULD" and report.when == "call":
+            # A SHOULD clause that fails is reported, but does not fail the run.
+            report.conformance_warning = str(report.longrepr)  # type: ignore[attr-defined]
+            report.outcome = "passed"
+    return report
+
+
+class _OutcomeRecorder:
+    """Feeds every suite test's outcome into the run's report."""
+
+    def __init__(self, state: KitState) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        clause_id = getattr(report, "conformance_clause", None)
+        if clause_id is None:
+            return
+        from .report import FAIL, NA, PASS, WARN
+        from .spec import load_clauses
+
+        clause = load_clauses()[clause_id]
+        record = self.state.report.record
+        warning = getattr(report, "conformance_warning", None)
+        if warning is not None:
+            record(clause, report.nodeid, WARN, _first_line(warning))
+        elif report.failed:
+            record(clause, report.nodeid, FAIL, _first_line(str(report.longrepr)))
+        elif report.skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+            reason = reason.removeprefix("Skipped: ").removeprefix("n/a: ")
+            record(clause, report.nodeid, NA, reason)
+        elif report.when == "call":
+            record(clause, report.nodeid, PASS)
+
+
+def _first_line(text: str) -> str:
+    """The first assertion line of a failure: what the report shows."""
+    for line in text.splitlines():
+        if line.startswith("E ") and line[2:].strip():
+            return line[2:].strip()
+    return text.strip().splitlines()[-1] if text.strip() else ""
+
+
+def pytest_report_teststatus(
+    report: pytest.TestReport, config: pytest.Config
+) -> tuple[str, str, str] | None:
+    if getattr(report, "conformance_warning", None) is not None:
+        return "warned", "W", "WARN (SHOULD clause not met)"
+    return None
+
+
+# ---------------------------------------------------------------------------
+# 5. The report
+# ---------------------------------------------------------------------------
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = _state(config)
+    if state is None or state.report is None:
+        return
+    report = state.report
+    warned = terminalreporter.stats.get("warned", [])
+    if warned:
+        terminalreporter.section("SHOULD clauses not met (warnings)", sep="=")
+        for rep in warned:
+            terminalreporter.write_line(f"{rep.nodeid}")
+            terminalreporter.write_line(rep.conformance_warning)
+    terminalreporter.section("conformance report", sep="=")
+    for line in report.terminal_lines():
+        terminalreporter.write_line(line)
+    target = _option(config, "task_report")
+    if target:
+        path = Path(target)
+        report.write(path)
+        terminalreporter.write_line(f"report written to {path.resolve()}")
+
+
+# ---------------------------------------------------------------------------
+# 6. Fixtures
+# ---------------------------------------------------------------------------
+def _require_state(config: pytest.Config) -> KitState:
+    state = _state(config)
+    if state is None:
+        raise pytest.UsageError("conformance fixtures need --task-backend")
+    return state
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _conformance_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Run migrations once; lift pytest-django's database blocker if present."""
+    state = _state(request.config)
+    if state is None:
+        yield
+        return
+    blocker = None
+    if "django_db_blocker" in request.fixturenames or request.config.pluginmanager.hasplugin(
+        "django"
+    ):
+        blocker = request.getfixturevalue("django_db_blocker")
+        blocker.unblock()
+    from django.core.management import call_command
+
+    call_command("migrate", run_syncdb=True, verbosity=0, interactive=False)
+    yield
+    if blocker is not None:
+        blocker.restore()
+
+
+@pytest.fixture(scope="session")
+def task_environment(request: pytest.FixtureRequest) -> Any:
+    """The backend under test with its adapter (:class:`Environment`)."""
+    return _require_state(request.config).environment
+
+
+@pytest.fixture(scope="session")
+def task_backend(task_environment: Any) -> Any:
+    """The backend under test, as configured under the "default" alias."""
+    return task_environment.backend
+
+
+@pytest.fixture(scope="session")
+def task_adapter(task_environment: Any) -> Any:
+    """How to make the backend run its tasks (:class:`conformance.adapters.Adapter`)."""
+    return task_environment.adapter
+
+
+@pytest.fixture(params=["sync", "async"])
+def api(request: pytest.FixtureRequest) -> Any:
+    """The sync and the async form of enqueue/get_result/refresh."""
+    from .support import Api
+
+    return Api(request.param)
+
+
+@pytest.fixture
+def signal_log() -> Iterator[Any]:
+    """Signals sent during the test (:class:`conformance.support.SignalLog`)."""
+    from .support import SignalLog
+
+    with SignalLog.recording() as log:
+        yield log

@@ -1,0 +1,81 @@
+"""Requirements that gate clauses: feature flags and what the adapter can do.
+
+A clause lists requirement names in ``requires``; ``"not X"`` negates one.
+Flags drive the suite both ways: ``supports_priority`` gates the must-work
+clauses, ``not supports_priority`` the must-raise ones. A clause whose
+requirements do not hold is reported "n/a", never "pass".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import compat
+from .adapters import Adapter
+from .spec import Clause
+
+FLAGS = (
+    "supports_defer",
+    "supports_async_task",
+    "supports_get_result",
+    "supports_priority",
+    "supports_metadata",
+)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What requirements are evaluated against: the backend under test."""
+
+    backend: Any
+    adapter: Adapter
+
+    def flags(self) -> dict[str, bool]:
+        return {flag: bool(getattr(self.backend, flag, False)) for flag in FLAGS}
+
+
+def _flag(name: str) -> Callable[[Environment], bool]:
+    return lambda env: bool(getattr(env.backend, name, False))
+
+
+#: Requirement name -> predicate. Descriptions are shown in "n/a" reasons.
+REQUIREMENTS: dict[str, tuple[Callable[[Environment], bool], str]] = {
+    **{flag: (_flag(flag), f"backend.{flag}") for flag in FLAGS},
+    "executes": (
+        lambda env: env.adapter.executes,
+        "the backend executes tasks",
+    ),
+    "worker_driven": (
+        lambda env: env.adapter.executes and env.adapter.worker_driven,
+        "tasks wait for a worker (--task-worker or an adapter with one)",
+    ),
+    "record_access": (
+        lambda env: env.adapter.record_access,
+        "the adapter can reach stored task records",
+    ),
+}
+
+
+class UnknownRequirement(KeyError):
+    pass
+
+
+def unmet(clause: Clause, env: Environment) -> str | None:
+    """Why ``clause`` does not apply to ``env``, or None when it applies."""
+    if clause.django and not clause.versions.contains(
+        compat.DJANGO_VERSION, prereleases=True
+    ):
+        return f"applies to Django {clause.django}, running {compat.DJANGO_VERSION}"
+    for requirement in clause.requires:
+        negated = requirement.startswith("not ")
+        name = requirement.removeprefix("not ").strip()
+        if name not in REQUIREMENTS:
+            raise UnknownRequirement(f"clause {clause.id}: unknown requirement {name!r}")
+        predicate, description = REQUIREMENTS[name]
+        if predicate(env) == negated:
+            if name in FLAGS:
+                return f"applies where {description} is {not negated}"
+            return f"applies where {'not ' if negated else ''}{description}"
+    return None

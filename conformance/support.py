@@ -1,0 +1,128 @@
+"""Helpers shared by every suite: one place for each, never copied."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+
+from . import compat
+
+
+def clause(clause_id: str) -> pytest.MarkDecorator:
+    """Tie a test to the spec clause it checks: ``@clause("PRIORITY-IN-RANGE")``."""
+    return pytest.mark.clause(clause_id)
+
+
+def not_applicable(reason: str) -> None:
+    """Declare at run time that the clause does not apply ("n/a" in the report)."""
+    __tracebackhide__ = True
+    pytest.skip(f"n/a: {reason}")
+
+
+class Api:
+    """The sync or async form of the calls every enqueue/result clause makes.
+
+    Suites take the ``api`` fixture, parametrised over both forms, so each
+    clause is checked through ``enqueue`` and ``aenqueue`` alike.
+    """
+
+    def __init__(self, form: str) -> None:
+        assert form in {"sync", "async"}
+        self.form = form
+
+    @property
+    def is_async(self) -> bool:
+        return self.form == "async"
+
+    def enqueue(self, task: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.is_async:
+            return async_to_sync(task.aenqueue)(*args, **kwargs)
+        return task.enqueue(*args, **kwargs)
+
+    def get_result(self, source: Any, result_id: str) -> Any:
+        """``source`` is a Task or a backend: both have (a)get_result."""
+        if self.is_async:
+            return async_to_sync(source.aget_result)(result_id)
+        return source.get_result(result_id)
+
+    def refresh(self, result: Any) -> None:
+        if self.is_async:
+            async_to_sync(result.arefresh)()
+        else:
+            result.refresh()
+
+    def name(self, method: str) -> str:
+        """``enqueue`` or ``aenqueue``, for messages and reproductions."""
+        return f"a{method}" if self.is_async else method
+
+
+@dataclass(frozen=True)
+class SignalEvent:
+    signal: str  # "enqueued", "started" or "finished"
+    sender: Any
+    result_id: str
+    status: str
+
+
+class SignalLog:
+    """Records task_enqueued/started/finished while connected, from any thread."""
+
+    SIGNALS = {
+        "enqueued": compat.task_enqueued,
+        "started": compat.task_started,
+        "finished": compat.task_finished,
+    }
+
+    def __init__(self) -> None:
+        self.events: list[SignalEvent] = []
+        self._lock = threading.Lock()
+        self._receivers: dict[str, Any] = {}
+
+    def _receiver_for(self, name: str) -> Any:
+        def receive(sender: Any, task_result: Any = None, **kwargs: Any) -> None:
+            event = SignalEvent(
+                name,
+                sender,
+                getattr(task_result, "id", None) or "",
+                str(getattr(task_result, "status", "")),
+            )
+            with self._lock:
+                self.events.append(event)
+
+        return receive
+
+    def connect(self) -> None:
+        for name, signal in self.SIGNALS.items():
+            receiver = self._receivers[name] = self._receiver_for(name)
+            signal.connect(receiver, weak=False, dispatch_uid=f"conformance-{id(self)}-{name}")
+
+    def disconnect(self) -> None:
+        for name, signal in self.SIGNALS.items():
+            signal.disconnect(dispatch_uid=f"conformance-{id(self)}-{name}")
+
+    def for_result(self, result_id: str) -> list[SignalEvent]:
+        with self._lock:
+            return [e for e in self.events if e.result_id == result_id]
+
+    @classmethod
+    @contextmanager
+    def recording(cls) -> Iterator[SignalLog]:
+        log = cls()
+        log.connect()
+        try:
+            yield log
+        finally:
+            log.disconnect()
+
+
+def result_summary(result: Any) -> str:
+    """A one-line picture of a TaskResult for failure messages."""
+    fields = ("id", "status", "enqueued_at", "started_at", "last_attempted_at", "finished_at")
+    shown = ", ".join(f"{name}={getattr(result, name, '<missing>')!r}" for name in fields)
+    return f"TaskResult({shown}, worker_ids={getattr(result, 'worker_ids', None)!r})"

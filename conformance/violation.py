@@ -1,0 +1,40 @@
+"""How a broken clause is reported: expected, observed, and a reproduction.
+
+The plugin adds the clause ID and its sentence; a test supplies the rest
+through :func:`check` (or by raising :class:`ClauseViolation`).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+
+class ClauseViolation(AssertionError):
+    """An observation that contradicts the clause under test."""
+
+    def __init__(self, *, expected: str, observed: str, repro: str = "") -> None:
+        self.expected = expected
+        self.observed = observed
+        self.repro = textwrap.dedent(repro).strip()
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [f"expected: {self.expected}", f"observed: {self.observed}"]
+        if self.repro:
+            lines += ["reproduce:", textwrap.indent(self.repro, "    ")]
+        return "\n".join(lines)
+
+
+def check(condition: object, *, expected: str, observed: Any, repro: str = "") -> None:
+    """Raise :class:`ClauseViolation` unless ``condition`` holds."""
+    __tracebackhide__ = True
+    if not condition:
+        shown = observed if isinstance(observed, str) else repr(observed)
+        raise ClauseViolation(expected=expected, observed=shown, repro=repro)
+
+
+def describe_exception(exc: BaseException | None) -> str:
+    if exc is None:
+        return "no exception"
+    return f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}"
