@@ -324,18 +324,59 @@ def pytest_runtest_makereport(
     clause = load_clauses()[clause_id]
     report.conformance_clause = clause_id  # type: ignore[attr-defined]
     if report.failed:
-        report.sections.insert(
-            0,
-            (
-                f"clause {clause.id} ({clause.level})",
-                f"{clause.text}\nsource: {clause.source}",
-            ),
-        )
+        from .violation import ClauseViolation
+
+        rerun = _rerun_command(item.config, clause.id)
+        if call.excinfo is not None and call.excinfo.errisinstance(ClauseViolation):
+            # A violation is a finding about the backend: show the bug report,
+            # not the kit's stack.
+            report.longrepr = _bug_report(item, clause, call.excinfo.value, rerun)
+        else:
+            report.sections.insert(
+                0,
+                (
+                    f"clause {clause.id} ({clause.level})",
+                    f"{clause.text}\nsource: {clause.source}\nrerun: {rerun}",
+                ),
+            )
         if clause.level == "SHOULD" and report.when == "call":
             # A SHOULD clause that fails is reported, but does not fail the run.
             report.conformance_warning = str(report.longrepr)  # type: ignore[attr-defined]
             report.outcome = "passed"
     return report
+
+
+def _rerun_command(config: pytest.Config, clause_id: str) -> str:
+    """The user's own command line, narrowed to one clause."""
+    import shlex
+
+    args: list[str] = []
+    skip_value = False
+    for arg in config.invocation_params.args:
+        if skip_value:
+            skip_value = False
+        elif arg in {"--task-clause", "--task-report"}:
+            skip_value = True
+        elif not arg.startswith(("--task-clause=", "--task-report=")) and arg != str(SUITES_DIR):
+            args.append(arg)
+    return shlex.join(["pytest", *args, f"--task-clause={clause_id}"])
+
+
+def _bug_report(item: pytest.Item, clause: Any, violation: BaseException, rerun: str) -> str:
+    path, lineno, _ = item.location
+    notes = "\n".join(getattr(violation, "__notes__", ()))
+    return "\n".join(
+        part
+        for part in (
+            f"clause {clause.id} ({clause.level}): {clause.text}",
+            f"source: {clause.source}",
+            str(violation),
+            notes,
+            f"test: {item.nodeid} ({path}:{(lineno or 0) + 1})",
+            f"rerun: {rerun}",
+        )
+        if part
+    )
 
 
 class _OutcomeRecorder:
@@ -367,7 +408,10 @@ class _OutcomeRecorder:
 
 
 def _first_line(text: str) -> str:
-    """The first assertion line of a failure: what the report shows."""
+    """The line of a failure the report shows: what was observed."""
+    for line in text.splitlines():
+        if line.startswith("observed: "):
+            return line
     for line in text.splitlines():
         if line.startswith("E ") and line[2:].strip():
             return line[2:].strip()
