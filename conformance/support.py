@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +12,7 @@ import pytest
 from asgiref.sync import async_to_sync
 
 from . import compat
+from .violation import check, describe_exception
 
 
 def clause(clause_id: str) -> pytest.MarkDecorator:
@@ -126,3 +127,31 @@ def result_summary(result: Any) -> str:
     fields = ("id", "status", "enqueued_at", "started_at", "last_attempted_at", "finished_at")
     shown = ", ".join(f"{name}={getattr(result, name, '<missing>')!r}" for name in fields)
     return f"TaskResult({shown}, worker_ids={getattr(result, 'worker_ids', None)!r})"
+
+
+def outcome_of(action: Callable[[], Any]) -> tuple[Any, Exception | None]:
+    """``(value, None)`` when ``action()`` returns, ``(None, error)`` when it raises."""
+    try:
+        return action(), None
+    except Exception as exc:
+        return None, exc
+
+
+def check_raises(
+    action: Callable[[], Any],
+    exception: type[BaseException] | tuple[type[BaseException], ...],
+    *,
+    expected: str,
+    repro: str = "",
+) -> BaseException:
+    """Check that ``action()`` raises ``exception``; return what it raised."""
+    __tracebackhide__ = True
+    value, error = outcome_of(action)
+    check(
+        isinstance(error, exception),
+        expected=expected,
+        observed=describe_exception(error) if error else f"returned {value!r}",
+        repro=repro,
+    )
+    assert error is not None
+    return error
