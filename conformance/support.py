@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from asgiref.sync import async_to_sync
 
 from . import compat
 from .violation import check, describe_exception
+
+T = TypeVar("T")
 
 
 def clause(clause_id: str) -> pytest.MarkDecorator:
@@ -155,3 +158,75 @@ def check_raises(
     )
     assert error is not None
     return error
+
+
+def json_round_trip(value: Any) -> Any:
+    """``value`` after JSON storage: what result.args/kwargs must equal."""
+    return json.loads(json.dumps(value))
+
+
+def _json_kind(value: Any) -> str:
+    # bool before int: True == 1 in Python, but not in JSON.
+    for kind, types in (
+        ("bool", bool),
+        ("int", int),
+        ("float", float),
+        ("str", str),
+        ("list", list),
+        ("dict", dict),
+    ):
+        if isinstance(value, types):
+            return kind
+    return "null" if value is None else type(value).__qualname__
+
+
+def json_difference(expected: Any, observed: Any, where: str = "value") -> str | None:
+    """Where ``observed`` differs from the JSON value ``expected``; None if nowhere.
+
+    Stricter than ``==``, as JSON is: ``True`` is not ``1``, ``1`` is not
+    ``1.0``, a tuple is not a list.
+    """
+    kind, seen = _json_kind(expected), _json_kind(observed)
+    if kind != seen:
+        return f"{where}: expected {kind} {expected!r}, observed {seen} {observed!r}"
+    if kind == "list":
+        if len(observed) != len(expected):
+            return f"{where}: expected {expected!r}, observed {observed!r}"
+        for index, (want, got) in enumerate(zip(expected, observed, strict=True)):
+            difference = json_difference(want, got, f"{where}[{index}]")
+            if difference:
+                return difference
+        return None
+    if kind == "dict":
+        if set(observed) != set(expected):
+            return f"{where}: expected keys {sorted(expected)!r}, observed {list(observed)!r}"
+        for key, want in expected.items():
+            difference = json_difference(want, observed[key], f"{where}[{key!r}]")
+            if difference:
+                return difference
+        return None
+    if observed == expected:
+        return None
+    return f"{where}: expected {expected!r}, observed {observed!r}"
+
+
+def answer_or_not_applicable(
+    action: Callable[[], T], backend: Any, *, what: str, repro: str = ""
+) -> T:
+    """``action()`` (a get_result or refresh); "n/a" where it may be unsupported.
+
+    SPEC-NOTES: with ``supports_get_result = False`` get_result and refresh
+    MAY raise ``NotImplementedError``; with True they MUST answer.
+    """
+    __tracebackhide__ = True
+    try:
+        return action()
+    except NotImplementedError as exc:
+        check(
+            not getattr(backend, "supports_get_result", False),
+            expected=f"{what} answers: the backend has supports_get_result=True",
+            observed=describe_exception(exc),
+            repro=repro,
+        )
+        not_applicable(f"{what} raises NotImplementedError (supports_get_result=False)")
+        raise  # not reached: not_applicable raises
