@@ -57,3 +57,27 @@ def run_kit(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Any:
         return KitRun(int(result.ret), report, output)
 
     return run
+
+
+@pytest.fixture
+def reference_tasks() -> Any:
+    """``tests.reference_tasks``, with Django configured in this process.
+
+    Configures Django once from ``tests/django_settings.py`` (unless something
+    configured it already), then gives each test fresh backend instances of
+    those TASKS (``override_settings`` resets Django's backend handler).
+    """
+    import django
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    from tests import django_settings
+
+    if not settings.configured:
+        values = {k: v for k, v in vars(django_settings).items() if k.isupper()}
+        settings.configure(**values)
+        django.setup()
+    with override_settings(TASKS=django_settings.TASKS, USE_TZ=True):
+        import tests.reference_tasks
+
+        yield tests.reference_tasks
