@@ -85,3 +85,37 @@ def record_execution(token: str) -> str:
 def not_a_task_write_marker(path: str) -> None:
     """A plain function, not a Task: a tampered record pointing here must not run."""
     Path(path).write_text("executed", encoding="utf-8")
+
+
+#: Attributes :func:`try_mutating_context` assigns, each to its current value.
+CONTEXT_RESULT_ATTRIBUTES = ("id", "status", "args", "kwargs", "errors", "worker_ids")
+
+
+@task(takes_context=True)
+def try_mutating_context(context: Any) -> dict[str, str]:
+    """Assign to the TaskContext and its TaskResult; report what each assignment did.
+
+    Each value is "AttributeError" (refused, as frozen objects do), "assigned",
+    or the name of another exception. Values are reassigned as they are, so a
+    backend that allows it is not disturbed further.
+    """
+    result = context.task_result  # held first: the last assignment targets it
+    attempts = {
+        **{
+            f"context.task_result.{name}": (result, name, getattr(result, name))
+            for name in CONTEXT_RESULT_ATTRIBUTES
+        },
+        "context.attempt": (context, "attempt", context.attempt),
+        "context.task_result": (context, "task_result", result),
+    }
+    outcomes: dict[str, str] = {}
+    for label, (target, name, value) in attempts.items():
+        try:
+            setattr(target, name, value)
+        except AttributeError:
+            outcomes[label] = "AttributeError"
+        except Exception as exc:
+            outcomes[label] = type(exc).__qualname__
+        else:
+            outcomes[label] = "assigned"
+    return outcomes
