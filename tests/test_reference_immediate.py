@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from hypothesis import HealthCheck, given, settings
 from django.utils import timezone
 
-from conformance import compat
+from conformance import compat, strategies
 from conformance.support import SignalLog
 from reference_backends.immediate import ImmediateBackend
 
@@ -108,6 +109,31 @@ def test_arguments_and_return_value_go_through_json(reference_tasks: Any) -> Non
         "kwargs": {"key": [3, {"nested": [4]}]},
     }
     assert reference_tasks.return_tuple.enqueue().return_value == [1, 2]
+
+
+def _as_stored(value: Any) -> Any:
+    """``value`` with every tuple turned into a list, as JSON does."""
+    if isinstance(value, list | tuple):
+        return [_as_stored(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _as_stored(item) for key, item in value.items()}
+    return value
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    args=strategies.json_values(tuples=True),
+    kwargs=strategies.json_kwargs(tuples=True),
+)
+def test_any_json_value_reaches_the_task_and_comes_back(
+    reference_tasks: Any, args: Any, kwargs: dict[str, Any]
+) -> None:
+    result = reference_tasks.echo.enqueue(args, **kwargs)
+    expected = {"args": [_as_stored(args)], "kwargs": _as_stored(kwargs)}
+    assert result.status == Status.SUCCESSFUL
+    assert result.args == expected["args"]
+    assert result.kwargs == expected["kwargs"]
+    assert result.return_value == expected
 
 
 def test_task_mutating_its_arguments_does_not_change_the_result(
