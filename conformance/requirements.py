@@ -55,7 +55,17 @@ REQUIREMENTS: dict[str, tuple[Callable[[Environment], bool], str]] = {
         lambda env: env.adapter.record_access,
         "the adapter can reach stored task records",
     ),
+    "synchronous": (
+        lambda env: env.adapter.executes and env.adapter.synchronous,
+        "the backend runs each task inside enqueue",
+    ),
 }
+
+#: Requirements an unsettled adapter (an unknown backend, not yet probed)
+#: cannot answer at collection: they are decided again once it is probed.
+ADAPTER_REQUIREMENTS = frozenset(
+    {"executes", "worker_driven", "record_access", "synchronous"}
+)
 
 
 class UnknownRequirement(KeyError):
@@ -73,6 +83,8 @@ def unmet(clause: Clause, env: Environment) -> str | None:
         name = requirement.removeprefix("not ").strip()
         if name not in REQUIREMENTS:
             raise UnknownRequirement(f"clause {clause.id}: unknown requirement {name!r}")
+        if name in ADAPTER_REQUIREMENTS and not getattr(env.adapter, "settled", True):
+            continue
         predicate, description = REQUIREMENTS[name]
         if predicate(env) == negated:
             if name in FLAGS:

@@ -3,6 +3,23 @@
 Backends run tasks in very different ways. An adapter tells the kit the one
 thing it cannot learn from the Tasks API itself: how to get ready tasks
 executed, and whether the backend executes at all.
+
+Three ways a backend can run tasks, and how the kit drives each:
+
+* synchronously, inside ``enqueue`` (Django's ImmediateBackend):
+  ``synchronous = True``, nothing to drive;
+* on its own, in the background (a thread pool, an always-on worker): the
+  kit polls ``refresh()`` until the result is finished or ``timeout`` passes;
+* only when a worker is told to (a queue and a worker command):
+  ``worker_driven = True``, and :meth:`Adapter.run_ready` runs the worker.
+  Ordering, deferral and queue-selection clauses need this mode: they enqueue
+  first, then let the worker go.
+
+An adapter the kit does not know (the default :class:`Adapter`, without a
+``--task-worker``) is *unsettled*: :meth:`Adapter.probe` enqueues one task
+before the first clause runs and settles which of the three it is, or that
+the kit cannot see the backend execute anything (then execution clauses are
+"n/a" and :attr:`Adapter.hint` says to pass ``--task-worker``).
 """
 
 from __future__ import annotations
@@ -28,14 +45,27 @@ class Adapter:
     #: True when tasks only run when :meth:`run_ready` is called. Ordering and
     #: deferral clauses need this: they enqueue first, then let the worker go.
     worker_driven: bool = False
+    #: True when the backend runs each task inside ``enqueue`` (the result
+    #: ``enqueue`` returns is already finished). Clauses that need a task to
+    #: wait (priority order, RUNNING seen from outside) do not apply.
+    synchronous: bool = False
     #: True when :meth:`set_task_path` can rewrite a stored record.
     record_access: bool = False
+    #: False until the execution mode is known. Only the default adapter
+    #: without a worker starts unsettled; :meth:`probe` settles it.
+    settled: bool = True
+    #: Why the kit could not see the backend execute, and what to do about it.
+    hint: str = ""
 
     def __init__(self, worker: WorkerCallable | None = None, timeout: float = 10.0):
         self._worker = worker
         self.timeout = timeout
+        self._probe_outcome = ""
         if worker is not None:
             self.worker_driven = True
+        elif type(self) is Adapter:
+            # An unknown backend and no worker: find out how it executes.
+            self.settled = False
 
     # -- execution -------------------------------------------------------
     def run_ready(self, backend: Any, queue_names: Sequence[str] | None = None) -> None:
@@ -44,7 +74,11 @@ class Adapter:
             self._worker(backend, queue_names)
 
     def wait_until_finished(self, result: Any) -> None:
-        """Refresh ``result`` until it is finished, or the timeout passes."""
+        """Refresh ``result`` until it is finished, or the timeout passes.
+
+        ``NotImplementedError`` from ``refresh()`` (a backend without
+        ``get_result``) propagates: the caller decides what that means.
+        """
         deadline = time.monotonic() + self.timeout
         while True:
             if result.is_finished:
@@ -53,6 +87,52 @@ class Adapter:
                 return
             time.sleep(0.02)
             result.refresh()
+
+    # -- probing an unknown backend ---------------------------------------
+    def probe(self, backend: Any) -> None:
+        """Settle how an unknown backend executes, by enqueueing one task.
+
+        * the result ``enqueue`` returns is finished: synchronous;
+        * it finishes within ``timeout`` on its own: executes on its own;
+        * otherwise the kit cannot make it run: ``executes`` becomes False
+          and :attr:`hint` says to pass ``--task-worker``.
+
+        Called once, before the first clause runs (the database is migrated
+        by then). Never raises: a backend that cannot even enqueue fails the
+        enqueue clauses, not the probe.
+        """
+        if self.settled:
+            return
+        self.settled = True
+        from .. import tasks
+
+        try:
+            result = tasks.noop.using(backend=backend.alias).enqueue()
+        except Exception as exc:
+            self._probe_outcome = f"probe: enqueue raised {type(exc).__name__}"
+            return
+        if result.is_finished:
+            self.synchronous = True
+            self._probe_outcome = "probe: runs tasks inside enqueue"
+            return
+        try:
+            self.wait_until_finished(result)
+        except NotImplementedError:
+            reason = "its results cannot be refreshed (get_result is not supported)"
+        except Exception as exc:
+            reason = f"refreshing its result raised {type(exc).__name__}"
+        else:
+            if result.is_finished:
+                self._probe_outcome = "probe: executes tasks on its own"
+                return
+            reason = f"a task it was given did not finish within {self.timeout:g} s"
+        self.executes = False
+        self._probe_outcome = "probe: no execution observed"
+        self.hint = (
+            f"the kit could not see this backend execute a task: {reason}. "
+            "Pass --task-worker=dotted.path.to.callable(backend, queue_names) "
+            "that runs the ready tasks (or --task-adapter), or raise --task-timeout"
+        )
 
     # -- stored records (security and robustness clauses) ----------------
     def set_task_path(self, backend: Any, result_id: str, path: str) -> None:
@@ -64,4 +144,8 @@ class Adapter:
         if self._worker is not None:
             name = getattr(self._worker, "__qualname__", repr(self._worker))
             parts.append(f"worker={getattr(self._worker, '__module__', '?')}.{name}")
+        if not self.settled:
+            parts.append("(execution mode probed before the first clause)")
+        elif self._probe_outcome:
+            parts.append(f"({self._probe_outcome})")
         return " ".join(parts)

@@ -10,6 +10,7 @@ class SynchronousAdapter(Adapter):
 
     executes = True
     worker_driven = False
+    synchronous = True
 
 
 class NeverExecutesAdapter(Adapter):
