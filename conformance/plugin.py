@@ -106,6 +106,8 @@ class KitState:
         self.environment: Any = None  # requirements.Environment, after setup
         self.report: Any = None  # report.ConformanceReport
         self.saved_env: dict[str, str | None] = {}
+        #: The adapter was unsettled at collection: gate again once probed.
+        self.probe_gating = False
 
 
 def _kit_config(early_config: pytest.Config, workdir: Path) -> KitConfig:
@@ -269,6 +271,7 @@ def pytest_collection_modifyitems(
     from .requirements import unmet
 
     clauses = load_clauses()
+    state.probe_gating = not state.environment.adapter.settled
     wanted = set(_option(config, "task_clause") or ())
     selected: list[pytest.Item] = []
     deselected: list[pytest.Item] = []
@@ -479,6 +482,35 @@ def _conformance_database(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if blocker is not None:
         blocker.restore()
+
+
+@pytest.fixture(autouse=True)
+def _conformance_probed(request: pytest.FixtureRequest) -> None:
+    """An unknown backend without a worker: probe how it executes, then gate.
+
+    Collection cannot enqueue (the database is migrated later), so clauses
+    that depend on the execution mode are decided here, once probed.
+    """
+    state = _state(request.config)
+    clause_id = clause_of(request.node)
+    if state is None or clause_id is None or not state.probe_gating:
+        return
+    request.getfixturevalue("_conformance_database")
+    adapter = state.environment.adapter
+    if not adapter.settled:
+        adapter.probe(state.environment.backend)
+        state.report.adapter = adapter.describe()
+    from .requirements import ADAPTER_REQUIREMENTS, unmet
+    from .spec import load_clauses
+
+    clause = load_clauses()[clause_id]
+    reason = unmet(clause, state.environment)
+    if reason:
+        names = {r.removeprefix("not ").strip() for r in clause.requires}
+        hint = ""
+        if adapter.hint and names & ADAPTER_REQUIREMENTS:
+            hint = f" ({adapter.hint})"
+        pytest.skip(f"n/a: {reason}{hint}")
 
 
 @pytest.fixture(scope="session")
