@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
@@ -230,3 +231,66 @@ def answer_or_not_applicable(
         )
         not_applicable(f"{what} raises NotImplementedError (supports_get_result=False)")
         raise  # not reached: not_applicable raises
+
+
+def in_other_thread(action: Callable[[], T], timeout: float = 30.0) -> T:
+    """``action()`` run in a new thread (with its own backend instances).
+
+    Django hands each thread its own backend instances and database
+    connections; the thread closes its connections before it ends.
+    """
+    __tracebackhide__ = True
+    from django.db import connections
+
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(action())
+        except BaseException as exc:  # handed back to the caller below
+            failure.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, name="conformance-other-thread", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise TimeoutError(f"the other thread did not finish within {timeout} s")
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+#: The fields that make a Task what it is (``name`` and paths derive from func).
+TASK_FIELDS = ("func", "priority", "queue_name", "backend", "run_after", "takes_context")
+
+
+def task_differences(expected: Any, observed: Any) -> str | None:
+    """How ``observed`` (a result's task) differs from the Task ``expected``."""
+    missing = "<missing>"
+    wrong = [
+        f"{name}: expected {getattr(expected, name)!r}, observed "
+        f"{getattr(observed, name, missing)!r}"
+        for name in TASK_FIELDS
+        if getattr(observed, name, missing) != getattr(expected, name)
+    ]
+    return "; ".join(wrong) or None
+
+
+def in_an_hour() -> datetime:
+    """An aware (when USE_TZ) run_after an hour ahead, in whole seconds.
+
+    Whole seconds, so that a store keeping only seconds still round-trips it.
+    """
+    from django.utils import timezone
+
+    return (timezone.now() + timedelta(hours=1)).replace(microsecond=0)
+
+
+def deferred(task: Any, backend: Any) -> Any:
+    """``task`` to run in an hour; "n/a" where the backend cannot defer."""
+    if not getattr(backend, "supports_defer", False):
+        not_applicable("needs supports_defer (run_after in the future)")
+    return task.using(run_after=in_an_hour())

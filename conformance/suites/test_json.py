@@ -1,0 +1,244 @@
+"""JSON arguments (specs/json.toml)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance import tasks
+from conformance.strategies import (
+    UNSERIALIZABLE,
+    json_kwargs,
+    json_values,
+    poisoned_json,
+)
+from conformance.support import (
+    Api,
+    SignalLog,
+    answer_or_not_applicable,
+    clause,
+    json_difference,
+    json_round_trip,
+)
+from conformance.violation import check, describe_exception
+
+
+def _call(api: Api, args: Any, kwargs: Any) -> str:
+    shown = ", ".join(
+        [*map(repr, args), *(f"**{{{k!r}: {v!r}}}" for k, v in kwargs.items())]
+    )
+    return f"tasks.echo.{api.name('enqueue')}({shown})"
+
+
+def _check_same_json(
+    result: Any, args: Any, kwargs: Any, where: str, repro: str
+) -> None:
+    __tracebackhide__ = True
+    for name, sent in (("args", list(args)), ("kwargs", kwargs)):
+        expected = json_round_trip(sent)
+        difference = json_difference(expected, getattr(result, name, "<missing>"), name)
+        check(
+            difference is None,
+            expected=f"{where}.{name} == json.loads(json.dumps({name})) = {expected!r}",
+            observed=difference or "",
+            repro=repro,
+        )
+
+
+@clause("JSON-VALUES-PRESERVED")
+@given(args=st.lists(json_values(), max_size=4), kwargs=json_kwargs())
+def test_json_values_preserved(
+    api: Api, args: list[Any], kwargs: dict[str, Any]
+) -> None:
+    result = api.enqueue(tasks.echo, *args, **kwargs)
+    _check_same_json(result, args, kwargs, "result", _call(api, args, kwargs))
+
+
+@clause("JSON-TUPLES-BECOME-LISTS")
+@given(
+    args=st.lists(json_values(tuples=True), max_size=3).map(tuple),
+    kwargs=json_kwargs(tuples=True),
+)
+def test_tuples_become_lists(
+    api: Api, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    result = api.enqueue(tasks.echo, *args, **kwargs)
+    _check_same_json(result, args, kwargs, "result", _call(api, args, kwargs))
+
+
+@clause("JSON-TUPLES-BECOME-LISTS")
+def test_nested_tuple_becomes_list(api: Api) -> None:
+    # Always at least one tuple, whatever hypothesis draws above.
+    args, kwargs = ((1, (2, 3)), {"t": 4}), {"k": ((5,), [6, (7,)])}
+    result = api.enqueue(tasks.echo, *args, **kwargs)
+    _check_same_json(result, args, kwargs, "result", _call(api, args, kwargs))
+
+
+@clause("JSON-GET-RESULT-PRESERVES")
+@given(
+    args=st.lists(json_values(tuples=True), max_size=4), kwargs=json_kwargs(tuples=True)
+)
+def test_get_result_preserves_json(
+    api: Api, task_backend: Any, args: list[Any], kwargs: dict[str, Any]
+) -> None:
+    result = api.enqueue(tasks.echo, *args, **kwargs)
+    repro = f"result = {_call(api, args, kwargs)}\ntasks.echo.{api.name('get_result')}(result.id)"
+    fetched = answer_or_not_applicable(
+        lambda: api.get_result(tasks.echo, result.id),
+        task_backend,
+        what="get_result",
+        repro=repro,
+    )
+    _check_same_json(fetched, args, kwargs, "get_result(id)", repro)
+
+
+def _placements(value: Any) -> dict[str, tuple[tuple[Any, ...], dict[str, Any]]]:
+    """Where to put ``value``: as an argument, a keyword, deep inside either."""
+    return {
+        "arg": ((1, value), {}),
+        "kwarg": ((), {"value": value}),
+        "nested": (([{"a": [0, {"b": value}]}],), {}),
+    }
+
+
+def _attempt(api: Api, args: Any, kwargs: Any) -> tuple[Any, Exception | None]:
+    try:
+        return api.enqueue(tasks.echo, *args, **kwargs), None
+    except Exception as exc:
+        return None, exc
+
+
+@clause("JSON-UNSERIALIZABLE-REJECTED")
+@pytest.mark.parametrize("placement", ["arg", "kwarg", "nested"])
+@pytest.mark.parametrize("kind", sorted(UNSERIALIZABLE))
+def test_unserializable_rejected(api: Api, kind: str, placement: str) -> None:
+    args, kwargs = _placements(UNSERIALIZABLE[kind]())[placement]
+    result, error = _attempt(api, args, kwargs)
+    check(
+        isinstance(error, TypeError | ValueError),
+        expected=f"{api.name('enqueue')} raises TypeError or ValueError for a {kind}",
+        observed=describe_exception(error)
+        if error
+        else f"returned args={result.args!r}",
+        repro=_call(api, args, kwargs),
+    )
+
+
+@clause("JSON-UNSERIALIZABLE-REJECTED")
+@given(value=poisoned_json(), as_keyword=st.booleans())
+def test_deeply_unserializable_rejected(api: Api, value: Any, as_keyword: bool) -> None:
+    args, kwargs = ((), {"value": value}) if as_keyword else ((value,), {})
+    result, error = _attempt(api, args, kwargs)
+    check(
+        isinstance(error, TypeError | ValueError),
+        expected=f"{api.name('enqueue')} raises TypeError or ValueError",
+        observed=describe_exception(error)
+        if error
+        else f"returned args={result.args!r}",
+        repro=_call(api, args, kwargs),
+    )
+
+
+def _stored_count(backend: Any) -> int | None:
+    """How many results a dummy-style backend holds (``results``); None if unknown."""
+    results = getattr(backend, "results", None)
+    try:
+        return len(results) if results is not None else None
+    except TypeError:
+        return None
+
+
+def _unserializable_in(value: Any) -> str | None:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        return describe_exception(exc)
+    return None
+
+
+@clause("JSON-UNSERIALIZABLE-NOT-STORED")
+@pytest.mark.parametrize("placement", ["arg", "kwarg", "nested"])
+@pytest.mark.parametrize("kind", sorted(UNSERIALIZABLE))
+def test_unserializable_not_stored(
+    api: Api, task_backend: Any, kind: str, placement: str
+) -> None:
+    args, kwargs = _placements(UNSERIALIZABLE[kind]())[placement]
+    repro = _call(api, args, kwargs)
+    stored_before = _stored_count(task_backend)
+    with SignalLog.recording() as log:
+        result, error = _attempt(api, args, kwargs)
+    if error is not None:
+        check(
+            not log.events,
+            expected=f"a refused enqueue ({describe_exception(error)}) sends no signal",
+            observed=", ".join(
+                f"task_{e.signal} for {e.result_id!r}" for e in log.events
+            ),
+            repro=repro,
+        )
+        stored_after = _stored_count(task_backend)
+        check(
+            stored_before == stored_after,
+            expected="a refused enqueue adds nothing to backend.results",
+            observed=f"len(backend.results) went from {stored_before} to {stored_after}",
+            repro=repro,
+        )
+        return
+    for name in ("args", "kwargs"):
+        problem = _unserializable_in(getattr(result, name))
+        check(
+            problem is None,
+            expected=f"the {kind} is refused, or result.{name} holds only JSON",
+            observed=f"result.{name} = {getattr(result, name)!r}: {problem}",
+            repro=repro,
+        )
+    try:
+        fetched = api.get_result(tasks.echo, result.id)
+    except NotImplementedError:
+        return
+    for name in ("args", "kwargs"):
+        problem = _unserializable_in(getattr(fetched, name))
+        check(
+            problem is None,
+            expected=f"the {kind} is refused, or the stored {name} hold only JSON",
+            observed=f"get_result(id).{name} = {getattr(fetched, name)!r}: {problem}",
+            repro=repro + f"\ntasks.echo.{api.name('get_result')}(result.id)",
+        )
+
+
+@clause("JSON-ARGS-SNAPSHOT")
+def test_arguments_captured_at_enqueue(api: Api) -> None:
+    inner = [1, {"deep": "original"}]
+    positional = {"items": inner}
+    result = api.enqueue(tasks.echo, positional, keyword=inner)
+    expected_args = [{"items": [1, {"deep": "original"}]}]
+    expected_kwargs = {"keyword": [1, {"deep": "original"}]}
+    # Change everything the caller still holds.
+    inner.append("appended")
+    inner[1]["deep"] = "changed"  # type: ignore[index]
+    positional["added"] = True  # type: ignore[assignment]
+    repro = (
+        "inner = [1, {'deep': 'original'}]; positional = {'items': inner}\n"
+        f"result = tasks.echo.{api.name('enqueue')}(positional, keyword=inner)\n"
+        "inner.append('appended'); inner[1]['deep'] = 'changed'; positional['added'] = True\n"
+        "result.args, result.kwargs"
+    )
+    sources = [("result", result)]
+    with contextlib.suppress(NotImplementedError):
+        sources.append(("get_result(id)", api.get_result(tasks.echo, result.id)))
+    for where, source in sources:
+        for name, expected in (("args", expected_args), ("kwargs", expected_kwargs)):
+            difference = json_difference(
+                expected, getattr(source, name), f"{where}.{name}"
+            )
+            check(
+                difference is None,
+                expected=f"{where}.{name} is what was passed at enqueue: {expected!r}",
+                observed=difference or "",
+                repro=repro,
+            )
