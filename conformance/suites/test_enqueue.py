@@ -12,7 +12,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from conformance import compat, tasks
-from conformance.adapters.builtin import SynchronousAdapter
 from conformance.settings_file import ALIAS_OPEN_QUEUES, ALIAS_SECONDARY
 from conformance.support import (
     TASK_FIELDS,
@@ -339,12 +338,7 @@ def test_deferred_task_is_ready(api: Api, task_backend: Any) -> None:
 
 
 @clause("ENQUEUE-READY-UNLESS-SYNCHRONOUS")
-def test_ready_unless_synchronous(api: Api, task_adapter: Any) -> None:
-    synchronous = getattr(task_adapter, "synchronous", None)
-    if synchronous is None:
-        synchronous = isinstance(task_adapter, SynchronousAdapter)
-    if synchronous:
-        not_applicable("the backend runs tasks inside enqueue")
+def test_ready_unless_synchronous(api: Api) -> None:
     result = api.enqueue(tasks.noop)
     check(
         result.status == compat.TaskResultStatus.READY,
