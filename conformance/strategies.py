@@ -17,17 +17,17 @@ OFFSETS = (
     timezone(timedelta(hours=14)),
 )
 
-_RANGE = {"min_value": datetime(2000, 1, 1), "max_value": datetime(2100, 1, 1)}
+_EARLIEST, _LATEST = datetime(2000, 1, 1), datetime(2100, 1, 1)
 
 
 def aware_datetimes() -> st.SearchStrategy[datetime]:
     """Timezone-aware datetimes, past and future, in several UTC offsets."""
-    return st.datetimes(**_RANGE, timezones=st.sampled_from(OFFSETS))
+    return st.datetimes(_EARLIEST, _LATEST, timezones=st.sampled_from(OFFSETS))
 
 
 def naive_datetimes() -> st.SearchStrategy[datetime]:
     """Datetimes without a timezone."""
-    return st.datetimes(**_RANGE)
+    return st.datetimes(_EARLIEST, _LATEST)
 
 
 # -- JSON values (specs/json.toml) -------------------------------------------

@@ -1,0 +1,225 @@
+"""Immutable objects (specs/immutability.toml)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from conformance import compat, tasks
+from conformance.support import Api, clause, not_applicable, outcome_of
+from conformance.violation import check, describe_exception
+
+# Fields must refuse with AttributeError (FrozenInstanceError is one). Read-only
+# properties must refuse too, but CPython's frozen slots dataclasses raise
+# TypeError for them (Django's own classes do), so any exception will do there.
+TASK_FIELDS = (
+    "func",
+    "priority",
+    "queue_name",
+    "backend",
+    "run_after",
+    "takes_context",
+)
+TASK_PROPERTIES = ("name",)
+RESULT_FIELDS = (
+    "task",
+    "id",
+    "status",
+    "enqueued_at",
+    "started_at",
+    "finished_at",
+    "last_attempted_at",
+    "args",
+    "kwargs",
+    "backend",
+    "errors",
+    "worker_ids",
+)
+RESULT_PROPERTIES = ("return_value", "is_finished", "attempts")
+ERROR_FIELDS = ("exception_class_path", "traceback")
+
+
+class _Sentinel:
+    def __repr__(self) -> str:
+        return "<conformance sentinel>"
+
+
+def _read(obj: Any, name: str) -> Any:
+    """The attribute's value, or what reading it raised (return_value may raise)."""
+    value, error = outcome_of(lambda: getattr(obj, name))
+    return ("raises", type(error)) if error is not None else ("value", value)
+
+
+def _assign(obj: Any, name: str) -> None:
+    setattr(obj, name, _Sentinel())
+
+
+def _delete(obj: Any, name: str) -> None:
+    delattr(obj, name)
+
+
+def check_frozen(
+    obj: Any, fields: tuple[str, ...], properties: tuple[str, ...], expression: str
+) -> None:
+    """Assigning to and deleting each attribute raises; nothing changes.
+
+    Fields must raise AttributeError, read-only properties any exception.
+    """
+    __tracebackhide__ = True
+    kind = type(obj).__name__
+    for name in (*fields, *properties):
+        refusal = AttributeError if name in fields else Exception
+        for action, verb, statement in (
+            (_assign, "assignment", f"{expression}.{name} = object()"),
+            (_delete, "deletion", f"del {expression}.{name}"),
+        ):
+            before = _read(obj, name)
+            _, error = outcome_of(lambda: action(obj, name))  # noqa: B023 - called at once
+            check(
+                isinstance(error, refusal),
+                expected=f"{verb} of {kind}.{name} raises {refusal.__name__}",
+                observed=describe_exception(error),
+                repro=statement,
+            )
+            after = _read(obj, name)
+            check(
+                after == before,
+                expected=f"{kind}.{name} unchanged after the refused {verb}",
+                observed=f"{before[1]!r} became {after[1]!r}",
+                repro=statement,
+            )
+
+
+@clause("IMMUTABILITY-TASK")
+@pytest.mark.parametrize("name", ["noop", "with_context", "derived"])
+def test_task_is_frozen(name: str) -> None:
+    if name == "derived":
+        task, expression = (
+            tasks.echo.using(queue_name="queue-a"),
+            "tasks.echo.using(queue_name='queue-a')",
+        )
+    else:
+        task, expression = getattr(tasks, name), f"tasks.{name}"
+    check_frozen(task, TASK_FIELDS, TASK_PROPERTIES, expression)
+
+
+@clause("IMMUTABILITY-RESULT")
+def test_enqueued_result_is_frozen(api: Api) -> None:
+    result = api.enqueue(tasks.echo, 1, "two", key=[3])
+    check_frozen(
+        result,
+        RESULT_FIELDS,
+        RESULT_PROPERTIES,
+        f"tasks.echo.{api.name('enqueue')}(1, 'two', key=[3])",
+    )
+
+
+def _fetch(api: Api, task_backend: Any, result_id: str) -> Any:
+    fetched, error = outcome_of(lambda: api.get_result(tasks.echo, result_id))
+    if isinstance(error, NotImplementedError) and not task_backend.supports_get_result:
+        not_applicable("get_result() is not implemented (supports_get_result=False)")
+    check(
+        error is None,
+        expected=f"{api.name('get_result')}(id) returns the TaskResult",
+        observed=describe_exception(error),
+        repro=f"tasks.echo.{api.name('get_result')}(result.id)",
+    )
+    return fetched
+
+
+@clause("IMMUTABILITY-RESULT")
+def test_fetched_result_is_frozen(api: Api, task_backend: Any) -> None:
+    result = api.enqueue(tasks.echo, 1, "two", key=[3])
+    fetched = _fetch(api, task_backend, result.id)
+    check_frozen(
+        fetched,
+        RESULT_FIELDS,
+        RESULT_PROPERTIES,
+        f"tasks.echo.{api.name('get_result')}(result.id)",
+    )
+
+
+@clause("IMMUTABILITY-RESULT")
+def test_finished_result_is_frozen(
+    api: Api, task_adapter: Any, task_backend: Any
+) -> None:
+    if not task_adapter.executes:
+        not_applicable("the backend does not execute tasks")
+    result = _finished(api, task_adapter, task_backend, tasks.echo, 1)
+    check_frozen(result, RESULT_FIELDS, RESULT_PROPERTIES, "result  # finished")
+
+
+def _finished(
+    api: Api, task_adapter: Any, task_backend: Any, task: Any, *args: Any
+) -> Any:
+    """Enqueue ``task`` and let it run; n/a when it does not finish in time."""
+    result = api.enqueue(task, *args)
+    task_adapter.run_ready(task_backend)
+    task_adapter.wait_until_finished(result)
+    if not result.is_finished:
+        not_applicable(f"{task.name} did not finish within {task_adapter.timeout}s")
+    return result
+
+
+@clause("IMMUTABILITY-ERROR")
+def test_task_error_is_frozen(api: Api, task_adapter: Any, task_backend: Any) -> None:
+    result = _finished(api, task_adapter, task_backend, tasks.fail)
+    if not result.errors:
+        not_applicable(f"the failed result holds no TaskError (status {result.status})")
+    for error in result.errors:
+        check_frozen(error, ERROR_FIELDS, (), "result.errors[0]")
+
+
+@clause("IMMUTABILITY-CONTEXT")
+def test_context_is_frozen(api: Api, task_adapter: Any, task_backend: Any) -> None:
+    result = _finished(api, task_adapter, task_backend, tasks.try_mutating_context)
+    if result.status != compat.TaskResultStatus.SUCCESSFUL:
+        errors = [e.exception_class_path for e in result.errors]
+        not_applicable(f"try_mutating_context ended {result.status} {errors}")
+    fields = [f"context.task_result.{n}" for n in tasks.CONTEXT_RESULT_ATTRIBUTES]
+    fields.append("context.task_result")
+    observed = result.return_value
+    # context.attempt is a property: any exception refuses it (see TASK_PROPERTIES).
+    refused = isinstance(observed, dict) and observed.get("context.attempt") not in (
+        None,
+        "assigned",
+    )
+    check(
+        refused
+        and {label: observed.get(label) for label in fields}
+        == dict.fromkeys(fields, "AttributeError"),
+        expected="every field assignment inside the task raises AttributeError, "
+        "and assigning context.attempt raises",
+        observed=f"{observed}",
+        repro=(
+            "@task(takes_context=True)\ndef t(context):\n"
+            "    context.task_result.status = context.task_result.status  # must raise\n"
+            "(see conformance.tasks.try_mutating_context)"
+        ),
+    )
+
+
+@clause("IMMUTABILITY-RESULT-ARGS-ISOLATED")
+def test_mutating_enqueued_args_does_not_reach_store(
+    api: Api, task_backend: Any
+) -> None:
+    result = api.enqueue(tasks.echo, [1, 2], key={"a": [3]})
+    args, kwargs = copy.deepcopy(result.args), copy.deepcopy(result.kwargs)
+    result.args[0].append(99)
+    result.args.append("extra")
+    result.kwargs["key"]["a"].append(4)
+    result.kwargs["extra"] = True
+    fetched = _fetch(api, task_backend, result.id)
+    observed = {"args": fetched.args, "kwargs": fetched.kwargs}
+    check(
+        observed == {"args": args, "kwargs": kwargs},
+        expected=f"get_result() still gives args={args!r}, kwargs={kwargs!r}",
+        observed=f"{observed}",
+        repro=(
+            f"result = tasks.echo.{api.name('enqueue')}([1, 2], key={{'a': [3]}})\n"
+            "result.args.append('extra')\n"
+            f"tasks.echo.{api.name('get_result')}(result.id).args"
+        ),
+    )

@@ -1,0 +1,129 @@
+"""Pickling (specs/pickling.toml): Django 6.1 and later."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from conformance import tasks
+from conformance.settings_file import ALIAS_SECONDARY
+from conformance.support import Api, clause, not_applicable, outcome_of
+from conformance.violation import check, describe_exception
+
+PROTOCOLS = list(range(pickle.HIGHEST_PROTOCOL + 1))
+TASK_FIELDS = (
+    "func",
+    "priority",
+    "queue_name",
+    "backend",
+    "run_after",
+    "takes_context",
+)
+RESULT_FIELDS = (
+    "task",
+    "id",
+    "status",
+    "enqueued_at",
+    "started_at",
+    "finished_at",
+    "last_attempted_at",
+    "args",
+    "kwargs",
+    "backend",
+    "errors",
+    "worker_ids",
+    "is_finished",
+    "attempts",
+)
+
+
+def _fields(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(obj, name, "<missing>") for name in names}
+
+
+def _result_fields(result: Any) -> dict[str, Any]:
+    """The result's fields, and its return value or what reading it raises."""
+    value, error = outcome_of(lambda: result.return_value)
+    shown = ("raises", type(error)) if error else ("value", value)
+    return {**_fields(result, RESULT_FIELDS), "return_value": shown}
+
+
+def _round_trip(obj: Any, protocol: int, expression: str) -> Any:
+    __tracebackhide__ = True
+    copy, error = outcome_of(lambda: pickle.loads(pickle.dumps(obj, protocol=protocol)))
+    check(
+        error is None,
+        expected=f"{expression} pickles and unpickles with protocol {protocol}",
+        observed=describe_exception(error),
+        repro=f"pickle.loads(pickle.dumps({expression}, protocol={protocol}))",
+    )
+    return copy
+
+
+def _task(name: str, backend: Any) -> tuple[Any, str]:
+    if name != "derived":
+        return getattr(tasks, name), f"tasks.{name}"
+    changes: dict[str, Any] = {"queue_name": "queue-b", "backend": ALIAS_SECONDARY}
+    if backend.supports_priority:
+        changes["priority"] = 42
+    if backend.supports_defer:
+        changes["run_after"] = datetime(2099, 1, 1, tzinfo=UTC)
+    call = ", ".join(f"{k}={v!r}" for k, v in changes.items())
+    return tasks.echo.using(**changes), f"tasks.echo.using({call})"
+
+
+@clause("PICKLING-TASK-ROUND-TRIP")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("name", ["noop", "with_context", "derived"])
+def test_task_round_trip(task_backend: Any, name: str, protocol: int) -> None:
+    task, expression = _task(name, task_backend)
+    copy = _round_trip(task, protocol, expression)
+    expected, observed = _fields(task, TASK_FIELDS), _fields(copy, TASK_FIELDS)
+    check(
+        type(copy) is type(task) and observed == expected and copy == task,
+        expected=f"an equal {type(task).__name__}: {expected}",
+        observed=f"{type(copy).__name__}: {observed}",
+        repro=f"pickle.loads(pickle.dumps({expression}, protocol={protocol}))",
+    )
+
+
+def _check_result_round_trip(result: Any, protocol: int, expression: str) -> None:
+    __tracebackhide__ = True
+    copy = _round_trip(result, protocol, expression)
+    expected, observed = _result_fields(result), _result_fields(copy)
+    check(
+        type(copy) is type(result) and observed == expected,
+        expected=f"equal fields: {expected}",
+        observed=f"{type(copy).__name__}: {observed}",
+        repro=f"pickle.loads(pickle.dumps({expression}, protocol={protocol}))",
+    )
+
+
+@clause("PICKLING-RESULT-ROUND-TRIP")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_enqueued_result_round_trip(api: Api, task_backend: Any, protocol: int) -> None:
+    derived, expression = _task("derived", task_backend)
+    call = f"{expression}.{api.name('enqueue')}(1, 'two', key=[3])"
+    result = api.enqueue(derived, 1, "two", key=[3])
+    _check_result_round_trip(result, protocol, call)
+
+
+@clause("PICKLING-RESULT-ROUND-TRIP")
+@pytest.mark.parametrize("task_name", ["echo", "fail"])
+def test_finished_result_round_trip(
+    api: Api, task_adapter: Any, task_backend: Any, task_name: str
+) -> None:
+    if not task_adapter.executes:
+        not_applicable("the backend does not execute tasks")
+    task = getattr(tasks, task_name)
+    result = api.enqueue(task, "x") if task_name == "echo" else api.enqueue(task)
+    task_adapter.run_ready(task_backend)
+    task_adapter.wait_until_finished(result)
+    if not result.is_finished:
+        not_applicable(f"{task_name} did not finish within {task_adapter.timeout}s")
+    _check_result_round_trip(
+        result, pickle.HIGHEST_PROTOCOL, f"<finished result of tasks.{task_name}>"
+    )
