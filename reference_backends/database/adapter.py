@@ -1,0 +1,64 @@
+"""How the conformance kit drives :class:`DatabaseBackend`.
+
+``run_ready`` runs a worker in batch mode in the kit's own process: the
+same code path as ``manage.py task_worker --batch``, minus a process start,
+and the kit's signal receivers see the worker's signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+
+from conformance import compat
+from conformance.adapters.base import Adapter
+
+from .backend import DatabaseBackend
+
+
+class DatabaseAdapter(Adapter):
+    executes = True
+    worker_driven = True
+    record_access = True
+
+    def run_ready(self, backend: Any, queue_names: Sequence[str] | None = None) -> None:
+        from .worker import Worker
+
+        Worker(
+            sibling_aliases(backend),
+            queue_names=queue_names,
+            batch=True,
+            worker_id="conformance-kit",
+        ).run()
+
+    def set_task_path(self, backend: Any, result_id: str, path: str) -> None:
+        from .models import TaskRecord
+
+        updated = (
+            TaskRecord.objects.using(backend.settings.database)
+            .filter(id=result_id)
+            .update(task_path=path)
+        )
+        if updated != 1:
+            raise LookupError(f"no stored result {result_id!r}")
+
+
+def sibling_aliases(backend: DatabaseBackend) -> list[str]:
+    """``backend``'s alias first, then every other alias sharing its table.
+
+    The kit enqueues through several aliases of the backend under test and
+    expects one ``run_ready`` to run them all.
+    """
+    aliases = [backend.alias]
+    for alias in settings.TASKS:
+        if alias == backend.alias:
+            continue
+        other = compat.task_backends[alias]
+        if (
+            isinstance(other, DatabaseBackend)
+            and other.settings.database == backend.settings.database
+        ):
+            aliases.append(alias)
+    return aliases

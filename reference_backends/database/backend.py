@@ -1,0 +1,263 @@
+"""``DatabaseBackend``: results stored in a table that is also the queue.
+
+``enqueue`` inserts a READY row (one statement); workers started with
+``manage.py task_worker`` claim rows, run them and write the outcome;
+``get_result`` reads the row back from any thread or process.
+
+Settings::
+
+    TASKS = {
+        "default": {
+            "BACKEND": "reference_backends.database.DatabaseBackend",
+            "QUEUES": ["default", "emails"],   # [] accepts any queue name
+            "OPTIONS": {
+                "DATABASE": "default",          # alias in DATABASES
+                "DELIVERY": "at-most-once",     # or "at-least-once"
+                "LEASE_SECONDS": 30,            # a dead worker is noticed after this
+                "MAX_ATTEMPTS": None,           # at-least-once: give up after N runs
+                "POLL_INTERVAL": None,          # seconds; None = 1.0 on PostgreSQL
+                                                #   (LISTEN/NOTIFY wakes workers), 0.05 on SQLite
+            },
+        }
+    }
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from conformance import compat
+
+from . import records
+from .queries import Queries
+
+AT_MOST_ONCE = "at-most-once"
+AT_LEAST_ONCE = "at-least-once"
+APP = "reference_backends.database"
+
+# Ids this backend hands out are 32 hex characters; anything that could not
+# be one is "does not exist" without a query (and without upsetting a driver
+# that refuses, say, NUL characters).
+_ID_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The backend's ``OPTIONS``, validated."""
+
+    database: str = "default"
+    delivery: str = AT_MOST_ONCE
+    lease_seconds: float = 30.0
+    max_attempts: int | None = None
+    poll_interval: float | None = None
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> tuple[Options, list[str]]:
+        """The options, and a message for each invalid one (its default is used)."""
+        problems: list[str] = []
+        values: dict[str, Any] = {}
+        known: dict[str, tuple[str, Callable[[Any], bool]]] = {
+            "DATABASE": ("database", lambda v: isinstance(v, str) and v != ""),
+            "DELIVERY": ("delivery", lambda v: v in (AT_MOST_ONCE, AT_LEAST_ONCE)),
+            "LEASE_SECONDS": ("lease_seconds", lambda v: _is_number(v) and v >= 1),
+            "MAX_ATTEMPTS": (
+                "max_attempts",
+                lambda v: (
+                    v is None
+                    or (isinstance(v, int) and not isinstance(v, bool) and v >= 1)
+                ),
+            ),
+            "POLL_INTERVAL": (
+                "poll_interval",
+                lambda v: v is None or (_is_number(v) and v > 0),
+            ),
+        }
+        for key, value in raw.items():
+            if key not in known:
+                problems.append(f"unknown option {key!r}")
+                continue
+            name, valid = known[key]
+            if valid(value):
+                values[name] = value
+            else:
+                problems.append(f"invalid {key}: {value!r}")
+        return cls(**values), problems
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        """How often a worker renews its leases: three chances per lease."""
+        return self.lease_seconds / 3
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
+    """Tasks in a database table, run by ``manage.py task_worker``."""
+
+    supports_defer = True
+    supports_async_task = True
+    supports_get_result = True
+    supports_priority = True
+    # Task metadata exists only in Django versions newer than any this
+    # backend runs on; it would need a column and is not stored.
+    supports_metadata = False
+
+    def __init__(self, alias: str, params: dict[str, Any]) -> None:
+        super().__init__(alias, params)
+        self.settings, self.option_problems = Options.parse(dict(self.options))
+
+    # -- plumbing ------------------------------------------------------------
+    @property
+    def connection(self) -> BaseDatabaseWrapper:
+        """This thread's connection to the backend's database."""
+        return connections[self.settings.database]
+
+    def queries(self) -> Queries:
+        if self.option_problems:
+            raise ImproperlyConfigured(
+                f"TASKS[{self.alias!r}]['OPTIONS']: {'; '.join(self.option_problems)}"
+            )
+        return Queries(self.connection)
+
+    # -- the API -----------------------------------------------------------
+    def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
+        """Store a READY row; the result comes back READY, never run here."""
+        self.validate_task(task)
+        # TaskResult normalises args (tuples to lists; sets and other types
+        # raise TypeError), then strict JSON refuses what it cannot store.
+        result = compat.TaskResult(
+            task=task,
+            id=records.new_id(),
+            status=compat.TaskResultStatus.READY,
+            enqueued_at=records.now(),
+            started_at=None,
+            last_attempted_at=None,
+            finished_at=None,
+            args=args,
+            kwargs=kwargs,
+            backend=self.alias,
+            errors=[],
+            worker_ids=[],
+        )
+        args_text = records.to_json(result.args)
+        kwargs_text = records.to_json(result.kwargs)
+        self.queries().insert(
+            id=result.id,
+            backend_name=self.alias,
+            task_path=task.module_path,
+            queue_name=task.queue_name,
+            priority=task.priority,
+            run_after=task.run_after,
+            args=args_text,
+            kwargs=kwargs_text,
+            enqueued_at=result.enqueued_at,
+        )
+        # What a worker and get_result will see (int dict keys become str).
+        records.set_fields(
+            result,
+            args=records.decode_list(args_text, "args"),
+            kwargs=records.decode_dict(kwargs_text, "kwargs"),
+        )
+        compat.task_enqueued.send(type(self), task_result=result)
+        return result
+
+    def get_result(self, result_id: Any) -> Any:
+        """The stored result, from any thread or process.
+
+        A row whose task no longer imports (or was tampered with) still
+        comes back, with a stand-in task that carries the stored path.
+        """
+        if not isinstance(result_id, str) or not _ID_SHAPE.fullmatch(result_id):
+            raise compat.TaskResultDoesNotExist(result_id)
+        row = self.queries().get(result_id)
+        if row is None:
+            raise compat.TaskResultDoesNotExist(result_id)
+        return self.result_from_row(row)
+
+    def result_from_row(self, row: records.Row) -> Any:
+        backend = (
+            self
+            if row.backend_name == self.alias
+            else _backend_or(row.backend_name, self)
+        )
+        try:
+            task = records.resolve_task(backend, row)
+        except Exception:  # ImportError, InvalidTask...: never leak them here
+            task = records.placeholder_task(backend, row)
+        return records.build_result(task, row, strict=False)
+
+    # -- system checks -------------------------------------------------------
+    def check(self, **kwargs: Any) -> Iterable[checks.CheckMessage]:
+        yield from super().check(**kwargs)
+        where = f"TASKS[{self.alias!r}]"
+        for problem in self.option_problems:
+            yield checks.Error(
+                f"{where}['OPTIONS']: {problem}", id="reference_tasks.E001"
+            )
+        if not apps.is_installed(APP):
+            yield checks.Error(
+                f"{where} uses the database backend but {APP!r} is not in INSTALLED_APPS.",
+                hint=f"Add {APP!r} to INSTALLED_APPS and run migrate.",
+                id="reference_tasks.E002",
+            )
+        database = self.settings.database
+        if database not in settings.DATABASES:
+            yield checks.Error(
+                f"{where}['OPTIONS']['DATABASE'] is {database!r}, not an alias in DATABASES.",
+                id="reference_tasks.E003",
+            )
+            return
+        config = settings.DATABASES[database]
+        engine = str(config.get("ENGINE", ""))
+        if engine.endswith("sqlite3"):
+            yield from _sqlite_checks(where, database, config)
+        elif not engine.endswith(("postgresql", "postgis")):
+            yield checks.Warning(
+                f"{where} stores tasks in {engine!r}: only SQLite and PostgreSQL are supported.",
+                id="reference_tasks.W003",
+            )
+
+
+def _sqlite_checks(
+    where: str, database: str, config: dict[str, Any]
+) -> Iterable[checks.CheckMessage]:
+    name = str(config.get("NAME", ""))
+    if name in ("", ":memory:") or "mode=memory" in name:
+        yield checks.Error(
+            f"{where} stores tasks in an in-memory SQLite database ({database!r}): "
+            "workers in other processes can never see them.",
+            hint="Use a database file.",
+            id="reference_tasks.E004",
+        )
+    init_command = str(config.get("OPTIONS", {}).get("init_command", ""))
+    if "journal_mode=wal" not in init_command.lower().replace(" ", ""):
+        yield checks.Warning(
+            f"{where} uses SQLite database {database!r} without WAL: workers and the "
+            'application will block each other ("database is locked").',
+            hint=(
+                "Set DATABASES[...]['OPTIONS'] = {'init_command': "
+                "'PRAGMA journal_mode=WAL;', 'transaction_mode': 'IMMEDIATE', 'timeout': 20}."
+            ),
+            id="reference_tasks.W001",
+        )
+
+
+def _backend_or(alias: str, fallback: DatabaseBackend) -> Any:
+    """The backend configured as ``alias``, or ``fallback`` if it is gone."""
+    try:
+        backend = compat.task_backends[alias]
+    except Exception:
+        return fallback
+    return backend if isinstance(backend, DatabaseBackend) else fallback

@@ -1,0 +1,80 @@
+"""``manage.py prune_task_results``: delete old finished results."""
+
+from __future__ import annotations
+
+import re
+from argparse import ArgumentParser, ArgumentTypeError
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from conformance import compat
+
+from ...backend import DatabaseBackend
+from ...queries import FINISHED, Queries
+from ...records import now
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def age(text: str) -> timedelta:
+    """``90``, ``90s``, ``15m``, ``12h``, ``7d`` or ``2w``."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhdw]?)", text.strip())
+    if match is None:
+        raise ArgumentTypeError(f"not an age: {text!r} (try 30m, 12h, 7d)")
+    return timedelta(seconds=float(match[1]) * _UNITS[match[2] or "s"])
+
+
+class Command(BaseCommand):
+    help = "Delete finished (SUCCESSFUL or FAILED) task results older than an age."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--older-than",
+            type=age,
+            default=timedelta(days=7),
+            help="Finished at least this long ago: 90s, 15m, 12h, 7d, 2w (default 7d).",
+        )
+        parser.add_argument(
+            "--backend",
+            default=compat.DEFAULT_TASK_BACKEND_ALIAS,
+            metavar="ALIAS",
+            help="TASKS alias whose results to prune (default 'default').",
+        )
+        parser.add_argument(
+            "--status",
+            choices=FINISHED,
+            default=None,
+            help="Only results with this status (default both).",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Count what would be deleted."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        alias = options["backend"]
+        try:
+            backend = compat.task_backends[alias]
+        except Exception as exc:
+            raise CommandError(f"unknown TASKS alias {alias!r}: {exc}") from exc
+        if not isinstance(backend, DatabaseBackend):
+            raise CommandError(f"TASKS[{alias!r}] is not a DatabaseBackend")
+        before = now() - options["older_than"]
+        statuses = (options["status"],) if options["status"] else FINISHED
+        if options["dry_run"]:
+            from ...models import TaskRecord
+
+            count = (
+                TaskRecord.objects.using(backend.settings.database)
+                .filter(backend_name=alias, status__in=statuses, finished_at__lt=before)
+                .count()
+            )
+            self.stdout.write(
+                f"would delete {count} result(s) finished before {before}"
+            )
+            return
+        count = Queries(backend.connection).prune(
+            before=before, backends=[alias], statuses=statuses
+        )
+        self.stdout.write(f"deleted {count} result(s) finished before {before}")

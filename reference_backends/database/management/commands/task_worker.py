@@ -1,0 +1,126 @@
+"""``manage.py task_worker``: run the tasks of a database backend."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from argparse import ArgumentParser, ArgumentTypeError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from conformance import compat
+
+from ...backend import DatabaseBackend
+
+LOGGER = "reference_backends.database"
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+class Command(BaseCommand):
+    help = (
+        "Run tasks stored by reference_backends.database.DatabaseBackend. "
+        "SIGTERM or Ctrl-C stops it once the running task(s) finish."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--backend",
+            dest="backends",
+            action="append",
+            metavar="ALIAS",
+            help="TASKS alias to serve (repeatable; default: 'default').",
+        )
+        parser.add_argument(
+            "--queue",
+            dest="queues",
+            action="append",
+            metavar="NAME",
+            help="Queue to serve (repeatable; default: every queue).",
+        )
+        parser.add_argument(
+            "--concurrency",
+            type=_positive_int,
+            default=1,
+            help="Tasks run at once, each in its own thread and connection (default 1).",
+        )
+        parser.add_argument(
+            "--batch", action="store_true", help="Exit once no task is ready to run."
+        )
+        parser.add_argument(
+            "--max-tasks",
+            type=_positive_int,
+            default=None,
+            help="Exit after this many tasks.",
+        )
+        parser.add_argument(
+            "--poll-interval",
+            type=_positive_float,
+            default=None,
+            help="Seconds between looks for work when idle (default: the backend's "
+            "POLL_INTERVAL, else 1.0 on PostgreSQL, which also wakes on NOTIFY, "
+            "and 0.05 on SQLite).",
+        )
+        parser.add_argument(
+            "--worker-id",
+            default=None,
+            help="This worker's id in results' worker_ids (default host:pid:random; "
+            "at most 64 characters).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from ...worker import Worker
+
+        aliases = options["backends"] or [compat.DEFAULT_TASK_BACKEND_ALIAS]
+        for alias in aliases:
+            try:
+                backend = compat.task_backends[alias]
+            except Exception as exc:
+                raise CommandError(f"unknown TASKS alias {alias!r}: {exc}") from exc
+            if not isinstance(backend, DatabaseBackend):
+                raise CommandError(
+                    f"TASKS[{alias!r}] is {type(backend).__name__}, not a DatabaseBackend"
+                )
+        worker_id = options["worker_id"]
+        if worker_id is not None and not 0 < len(worker_id) <= 64:
+            raise CommandError("--worker-id must be 1 to 64 characters")
+        self._configure_logging(int(options["verbosity"]))
+        try:
+            worker = Worker(
+                aliases,
+                queue_names=options["queues"],
+                concurrency=options["concurrency"],
+                batch=options["batch"],
+                max_tasks=options["max_tasks"],
+                poll_interval=options["poll_interval"],
+                worker_id=worker_id,
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        with worker.signal_handlers():
+            worker.run()
+
+    def _configure_logging(self, verbosity: int) -> None:
+        """Log each task to stderr, unless LOGGING already handles our logger."""
+        logger = logging.getLogger(LOGGER)
+        level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+        logger.setLevel(level)
+        if not logger.handlers:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(
+                logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+            )
+            logger.addHandler(handler)

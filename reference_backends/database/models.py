@@ -1,0 +1,112 @@
+"""One table: a row per task result, which is also the queue.
+
+Payload columns (``args``, ``kwargs``, ``return_value``, ``errors``,
+``worker_ids``) hold JSON *text*, not a JSON type: the worker reads them with
+``json.loads`` itself, so a corrupted row is something it can report (the
+task ends FAILED) rather than something the database driver throws at it, and
+the same column works the same way on SQLite and PostgreSQL.
+
+The worker does not go through this model in its hot loop (see
+:mod:`reference_backends.database.queries`); the model is the schema, the
+migrations and the admin.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+from django.db.models import Q
+
+
+class Status(models.TextChoices):
+    """Mirrors ``TaskResultStatus``; spelled out so migrations never depend
+    on which Tasks API (Django or the backport) is installed."""
+
+    READY = "READY", "Ready"
+    RUNNING = "RUNNING", "Running"
+    FAILED = "FAILED", "Failed"
+    SUCCESSFUL = "SUCCESSFUL", "Successful"
+
+
+class TaskRecord(models.Model):
+    # 32 characters: a millisecond timestamp and 80 random bits, in hex.
+    id: models.CharField[str, str] = models.CharField(
+        primary_key=True, max_length=64, editable=False
+    )
+    backend_name: models.TextField[str, str] = models.TextField(
+        help_text="The TASKS alias that enqueued it."
+    )
+    task_path: models.TextField[str, str] = models.TextField(
+        help_text="Dotted path of the Task object."
+    )
+    queue_name: models.TextField[str, str] = models.TextField()
+    priority: models.SmallIntegerField[int, int] = models.SmallIntegerField(default=0)
+    run_after: models.DateTimeField[datetime | None, datetime | None] = (
+        models.DateTimeField(null=True, blank=True)
+    )
+    status: models.CharField[str, str] = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.READY
+    )
+
+    args: models.TextField[str, str] = models.TextField(
+        default="[]", help_text="JSON list."
+    )
+    kwargs: models.TextField[str, str] = models.TextField(
+        default="{}", help_text="JSON object."
+    )
+    return_value: models.TextField[str | None, str | None] = models.TextField(
+        null=True, blank=True, help_text="JSON."
+    )
+    errors: models.TextField[str, str] = models.TextField(
+        default="[]", help_text="JSON list of {exception_class_path, traceback}."
+    )
+    worker_ids: models.TextField[str, str] = models.TextField(
+        default="[]", help_text="JSON list, one per attempt."
+    )
+
+    enqueued_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()
+    started_at: models.DateTimeField[datetime | None, datetime | None] = (
+        models.DateTimeField(null=True, blank=True)
+    )
+    last_attempted_at: models.DateTimeField[datetime | None, datetime | None] = (
+        models.DateTimeField(null=True, blank=True)
+    )
+    finished_at: models.DateTimeField[datetime | None, datetime | None] = (
+        models.DateTimeField(null=True, blank=True)
+    )
+
+    # What the worker needs: who holds a RUNNING row, and until when. A
+    # worker renews the lease while the task runs; a row whose lease has
+    # expired belongs to a worker that died.
+    attempts: models.PositiveIntegerField[int, int] = models.PositiveIntegerField(
+        default=0
+    )
+    claimed_by: models.CharField[str | None, str | None] = models.CharField(
+        max_length=64, null=True, blank=True
+    )
+    lease_expires_at: models.DateTimeField[datetime | None, datetime | None] = (
+        models.DateTimeField(null=True, blank=True)
+    )
+
+    class Meta:
+        verbose_name = "task result"
+        indexes = [
+            # The claim: the next READY row of a backend, highest priority
+            # first, then oldest. Partial, so it only holds the queue itself,
+            # not the (much larger) history of finished results.
+            models.Index(
+                fields=["backend_name", "-priority", "enqueued_at"],
+                name="reference_tasks_ready_idx",
+                condition=Q(status="READY"),
+            ),
+            # Lease recovery: RUNNING rows whose lease has expired.
+            models.Index(
+                fields=["lease_expires_at"],
+                name="reference_tasks_lease_idx",
+                condition=Q(status="RUNNING"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_path} [{self.id}] {self.status}"

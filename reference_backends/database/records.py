@@ -1,0 +1,326 @@
+"""From a stored row to the API's objects, and back: tasks, results, errors.
+
+Everything here is pure Python over plain values, shared by the backend
+(``get_result``) and the worker. The one rule that matters for safety lives
+in :func:`resolve_task`: a stored path is only ever *called* when it names,
+exactly, a Task object of the backend's task class.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import secrets
+import time
+import types
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from traceback import format_exception
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.module_loading import import_string
+
+from conformance import compat
+
+#: The columns every query reads, in this order (see :class:`Row`).
+COLUMNS = (
+    "id",
+    "backend_name",
+    "task_path",
+    "queue_name",
+    "priority",
+    "run_after",
+    "status",
+    "args",
+    "kwargs",
+    "return_value",
+    "errors",
+    "worker_ids",
+    "enqueued_at",
+    "started_at",
+    "last_attempted_at",
+    "finished_at",
+    "attempts",
+    "claimed_by",
+)
+
+
+class TaskPathError(ImportError):
+    """The stored task path does not name a Task of the backend's task class.
+
+    An ``ImportError`` because, to the worker, it is one: the path does not
+    import as a task. The worker never calls what such a path names.
+    """
+
+
+class WorkerLost(Exception):
+    """The worker running the task stopped renewing its lease (it died)."""
+
+
+class InvalidRecord(ValueError):
+    """A stored column cannot be decoded (for example, ``args`` is not JSON)."""
+
+
+@dataclasses.dataclass(slots=True)
+class Row:
+    """One stored result, decoded from :data:`COLUMNS` (JSON still as text)."""
+
+    id: str
+    backend_name: str
+    task_path: str
+    queue_name: str
+    priority: int
+    run_after: datetime | None
+    status: str
+    args: str
+    kwargs: str
+    return_value: str | None
+    errors: str
+    worker_ids: str
+    enqueued_at: datetime
+    started_at: datetime | None
+    last_attempted_at: datetime | None
+    finished_at: datetime | None
+    attempts: int
+    claimed_by: str | None
+
+    @classmethod
+    def from_db(cls, values: Sequence[Any]) -> Row:
+        row = cls(*values)
+        # Raw cursors return what the driver gives: text on SQLite, aware
+        # datetimes on PostgreSQL. Normalise once, here.
+        row.run_after = db_datetime(row.run_after)
+        row.enqueued_at = db_datetime(row.enqueued_at) or now()
+        row.started_at = db_datetime(row.started_at)
+        row.last_attempted_at = db_datetime(row.last_attempted_at)
+        row.finished_at = db_datetime(row.finished_at)
+        return row
+
+
+# -- ids, time, JSON ---------------------------------------------------------
+def new_id() -> str:
+    """32 hex characters: a millisecond clock, then 80 random bits.
+
+    Time-ordered, so new rows land at the end of the primary-key index
+    instead of at random pages; random enough that ids cannot be guessed.
+    """
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+
+
+def now() -> datetime:
+    return timezone.now()
+
+
+def db_datetime(value: Any) -> datetime | None:
+    """A datetime read by a raw cursor, as the ORM would return it."""
+    if value is None:
+        return None
+    parsed: datetime | None = parse_datetime(value) if isinstance(value, str) else value
+    if parsed is not None and settings.USE_TZ and timezone.is_naive(parsed):
+        # SQLite stores naive UTC (the ORM's own format).
+        return parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def to_json(value: Any) -> str:
+    """Strict JSON text: ``TypeError``/``ValueError`` for anything else.
+
+    NaN and Infinity are refused: they are not JSON, and PostgreSQL's JSON
+    types reject them too.
+    """
+    return json.dumps(value, allow_nan=False, separators=(",", ":"))
+
+
+def decode_list(text: str, column: str) -> list[Any]:
+    value = _decode(text, column)
+    if not isinstance(value, list):
+        raise InvalidRecord(
+            f"column {column!r} holds {type(value).__name__}, not a list"
+        )
+    return value
+
+
+def decode_dict(text: str, column: str) -> dict[str, Any]:
+    value = _decode(text, column)
+    if not isinstance(value, dict):
+        raise InvalidRecord(
+            f"column {column!r} holds {type(value).__name__}, not an object"
+        )
+    return value
+
+
+def decode_any(text: str) -> Any:
+    """A stored JSON value (the worker wrote it, so it is valid)."""
+    return json.loads(text)
+
+
+def _decode(text: str, column: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRecord(f"column {column!r} is not valid JSON: {exc}") from exc
+
+
+# -- errors ------------------------------------------------------------------
+def error_entry(exc: BaseException) -> dict[str, str]:
+    """How one failed attempt is stored: the exception's class path and traceback."""
+    cls = type(exc)
+    return {
+        "exception_class_path": f"{cls.__module__}.{cls.__qualname__}",
+        "traceback": "".join(format_exception(exc)),
+    }
+
+
+def worker_lost_entry(
+    worker_id: str | None, lease_expired_at: datetime | None
+) -> dict[str, str]:
+    exc = WorkerLost(
+        f"worker {worker_id!r} stopped renewing its lease (expired at "
+        f"{lease_expired_at}); it was killed or lost its database connection"
+    )
+    return error_entry(exc)
+
+
+def decode_errors(text: str) -> list[Any]:
+    """Stored errors as ``TaskError``; malformed entries are skipped."""
+    try:
+        entries = decode_list(text, "errors")
+    except InvalidRecord:
+        return []
+    return [
+        compat.TaskError(
+            exception_class_path=str(entry.get("exception_class_path", "")),
+            traceback=str(entry.get("traceback", "")),
+        )
+        for entry in entries
+        if isinstance(entry, dict)
+    ]
+
+
+def append_json(text: str, item: Any) -> str:
+    """``text`` (a JSON list) with ``item`` appended; a corrupted list restarts."""
+    try:
+        items = decode_list(text, "list")
+    except InvalidRecord:
+        items = []
+    items.append(item)
+    return to_json(items)
+
+
+# -- tasks -------------------------------------------------------------------
+def resolve_task(backend: Any, row: Row) -> Any:
+    """The Task ``row`` names, with the row's priority, queue and run_after.
+
+    Raises :class:`TaskPathError` unless ``row.task_path`` imports as an
+    instance of the backend's ``task_class`` whose own path is exactly
+    ``row.task_path`` (an alias such as ``pkg.reexported_name`` or a path to
+    the Task's ``func`` is refused: enqueue never stores those). Raises
+    ``InvalidTask`` if the stored options are no longer valid.
+    """
+    try:
+        found = import_string(row.task_path)
+    except ImportError as exc:
+        raise TaskPathError(
+            f"task path {row.task_path!r} does not import: {exc}"
+        ) from exc
+    except Exception as exc:  # a module that fails while importing
+        raise TaskPathError(f"importing {row.task_path!r} failed: {exc!r}") from exc
+    if not isinstance(found, backend.task_class) or found.module_path != row.task_path:
+        raise TaskPathError(
+            f"{row.task_path!r} is not a {backend.task_class.__qualname__}: refusing to run it"
+        )
+    return dataclasses.replace(
+        found,
+        priority=row.priority,
+        queue_name=row.queue_name,
+        backend=row.backend_name,
+        run_after=row.run_after,
+    )
+
+
+def _unavailable(*args: Any, **kwargs: Any) -> Any:
+    raise TaskPathError("this task's function is no longer available")
+
+
+def placeholder_task(backend: Any, row: Row) -> Any:
+    """A Task standing in for one whose path no longer resolves.
+
+    ``get_result`` must still return the stored result. Its ``func`` raises
+    :class:`TaskPathError` if called and carries the stored path as its
+    ``module_path``, so the result says which task it was.
+    """
+    module, _, qualname = row.task_path.rpartition(".")
+    func: Any = types.FunctionType(
+        _unavailable.__code__, _unavailable.__globals__, qualname or "unavailable"
+    )
+    func.__module__ = module or __name__
+    func.__qualname__ = qualname or "unavailable"
+    stored = {
+        "priority": row.priority,
+        "queue_name": row.queue_name,
+        "backend": row.backend_name,
+        "run_after": row.run_after,
+    }
+    # Stored options the backend no longer accepts (or a tampered path that
+    # is not a valid function name): fall back until something validates.
+    attempts = (
+        (func, stored),
+        (func, {"backend": backend.alias}),
+        (_unavailable, {"backend": backend.alias}),
+    )
+    for candidate, options in attempts[:-1]:
+        try:
+            return backend.task_class(func=candidate, **options)
+        except Exception:  # InvalidTask, or an alias no longer configured
+            continue
+    candidate, options = attempts[-1]
+    return backend.task_class(func=candidate, **options)
+
+
+def build_result(task: Any, row: Row, *, strict: bool) -> Any:
+    """The ``TaskResult`` for ``row``.
+
+    ``strict`` (the worker) raises :class:`InvalidRecord` for corrupted
+    arguments; otherwise (``get_result``) they read as empty, so a damaged
+    row can still be looked at.
+    """
+    try:
+        args: list[Any] = decode_list(row.args, "args")
+        kwargs: dict[str, Any] = decode_dict(row.kwargs, "kwargs")
+    except InvalidRecord:
+        if strict:
+            raise
+        args, kwargs = [], {}
+    try:
+        worker_ids = [str(w) for w in decode_list(row.worker_ids, "worker_ids")]
+    except InvalidRecord:
+        worker_ids = []
+    result = compat.TaskResult(
+        task=task,
+        id=row.id,
+        status=compat.TaskResultStatus(row.status),
+        enqueued_at=row.enqueued_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        last_attempted_at=row.last_attempted_at,
+        args=args,
+        kwargs=kwargs,
+        backend=row.backend_name,
+        errors=decode_errors(row.errors),
+        worker_ids=worker_ids,
+    )
+    if row.status == "SUCCESSFUL" and row.return_value is not None:
+        # A corrupted return value reads as None.
+        with contextlib.suppress(ValueError):
+            set_fields(result, _return_value=json.loads(row.return_value))
+    return result
+
+
+def set_fields(result: Any, **changes: Any) -> None:
+    """Change fields of a frozen ``TaskResult`` that this backend owns."""
+    for name, value in changes.items():
+        object.__setattr__(result, name, value)

@@ -1,0 +1,626 @@
+"""The worker: claim a row, run its task, write the outcome, repeat.
+
+One loop per thread (``--concurrency``), each with its own database
+connection, kept open for the worker's life. Per task the loop spends one
+write transaction: the outcome of the previous task and the claim of the
+next one commit together.
+
+Delivery (the backend's ``DELIVERY`` option), in Celery's terms:
+
+* ``at-most-once`` (default, "ack early"): a task is never run twice. If
+  its worker dies mid-task, the lease expires and the task ends FAILED with
+  a :class:`~.records.WorkerLost` error.
+* ``at-least-once`` ("ack late"): the expired task goes back to READY and
+  runs again; ``attempts`` grows, ``errors`` keeps one entry per lost
+  attempt. Tasks must then be idempotent.
+
+Leases: a claimed row carries ``lease_expires_at``; a heartbeat thread
+renews the leases of the rows this process is running and recovers rows
+whose lease expired (their worker is gone).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import FrameType
+from typing import Any
+
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from conformance import compat
+
+from . import records
+from .backend import AT_LEAST_ONCE, DatabaseBackend
+from .queries import Queries
+from .records import Row
+
+logger = logging.getLogger("reference_backends.database.worker")
+
+#: PostgreSQL wakes idle workers with NOTIFY; polling only catches deferred
+#: tasks coming due. SQLite has no such thing: poll often, it is a cheap read.
+DEFAULT_POLL = {"postgresql": 1.0, "sqlite": 0.05}
+#: A stopping worker gives up writing its last outcome after this long.
+STOP_DEADLINE = 30.0
+RECOVERY_BATCH = 100
+
+
+def default_worker_id() -> str:
+    """``host:pid:random``, under 64 characters."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{records.new_id()[-6:]}"
+
+
+@dataclass
+class Outcome:
+    """What one attempt produced, waiting to be written."""
+
+    row: Row
+    result: Any  # the TaskResult, None for a row that never started
+    status: str
+    finished_at: datetime | None
+    return_value: str | None = None
+    errors: str | None = None
+    exc: BaseException | None = None
+    duration: float = 0.0
+    interrupted: bool = False
+
+
+@dataclass
+class _Running:
+    lease_seconds: float
+    ids: set[str] = field(default_factory=set)
+
+
+class Worker:
+    """Runs the tasks of one or more ``DatabaseBackend`` aliases.
+
+    All aliases must store in the same database. ``queue_names`` None means
+    every queue. ``batch`` returns once nothing is ready; ``max_tasks``
+    stops after that many tasks.
+    """
+
+    def __init__(
+        self,
+        aliases: Sequence[str] = ("default",),
+        *,
+        queue_names: Sequence[str] | None = None,
+        concurrency: int = 1,
+        batch: bool = False,
+        max_tasks: int | None = None,
+        poll_interval: float | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.backends: dict[str, DatabaseBackend] = {}
+        for alias in aliases:
+            backend = compat.task_backends[alias]
+            if not isinstance(backend, DatabaseBackend):
+                raise ValueError(f"TASKS[{alias!r}] is not a DatabaseBackend")
+            self.backends[alias] = backend
+        if not self.backends:
+            raise ValueError("a worker needs at least one backend alias")
+        databases = {b.settings.database for b in self.backends.values()}
+        if len(databases) != 1:
+            raise ValueError(f"aliases {list(aliases)} store in different databases")
+        self.database = databases.pop()
+        self.aliases = list(self.backends)
+        self.queue_names = None if queue_names is None else list(queue_names)
+        self.concurrency = max(1, concurrency)
+        self.batch = batch
+        self.max_tasks = max_tasks
+        self.worker_id = worker_id or default_worker_id()
+        vendor = connections[self.database].vendor
+        configured = [b.settings.poll_interval for b in self.backends.values()]
+        self.poll_interval = poll_interval or min(
+            [p for p in configured if p] or [DEFAULT_POLL.get(vendor, 1.0)]
+        )
+        self.lease_seconds = min(
+            b.settings.lease_seconds for b in self.backends.values()
+        )
+
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._claimed = 0  # tasks claimed so far, for max_tasks
+        self._running: dict[str, _Running] = {}
+        self.processed = 0
+
+    # -- control -------------------------------------------------------------
+    def stop(self) -> None:
+        """Finish the running task(s), claim nothing more, return from run()."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    @contextmanager
+    def signal_handlers(self) -> Iterator[None]:
+        """SIGTERM/SIGINT stop gracefully; a second SIGINT interrupts."""
+
+        def graceful(signum: int, frame: FrameType | None) -> None:
+            if self.stopping and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            logger.warning(
+                "worker %s: %s received, finishing the running task(s)",
+                self.worker_id,
+                signal.Signals(signum).name,
+            )
+            self.stop()
+
+        previous = {
+            sig: signal.signal(sig, graceful) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    # -- the run -------------------------------------------------------------
+    def run(self) -> int:
+        """Work until stopped (or, in batch mode, until nothing is ready).
+
+        Returns the number of tasks run.
+        """
+        logger.info(
+            "worker %s: backends %s, queues %s, concurrency %d%s",
+            self.worker_id,
+            ",".join(self.aliases),
+            ",".join(self.queue_names) if self.queue_names is not None else "*",
+            self.concurrency,
+            " (batch)" if self.batch else "",
+        )
+        self.recover_expired()
+        heartbeat = threading.Thread(
+            target=self._heartbeat_loop, name=f"{self.worker_id}-heartbeat", daemon=True
+        )
+        heartbeat_done = threading.Event()
+        self._heartbeat_done = heartbeat_done
+        heartbeat.start()
+        try:
+            if self.concurrency == 1:
+                self._loop()  # in this thread: cheapest, and signals stay simple
+            else:
+                self._run_threads()
+        finally:
+            heartbeat_done.set()
+            heartbeat.join()
+        logger.info(
+            "worker %s: stopped after %d task(s)", self.worker_id, self.processed
+        )
+        return self.processed
+
+    def _run_threads(self) -> None:
+        errors: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                self._loop()
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+                self.stop()
+            finally:
+                connections.close_all()
+
+        threads = [
+            threading.Thread(target=target, name=f"{self.worker_id}-{n}")
+            for n in range(self.concurrency)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            # join with a timeout: the main thread must stay able to run
+            # signal handlers.
+            while thread.is_alive():
+                thread.join(0.2)
+        if errors:
+            raise errors[0]
+
+    def _loop(self) -> None:
+        """Claim, run, record; until stopped or (batch) out of work."""
+        pending: Outcome | None = None
+        listening_on: Any = None
+        while True:
+            claim = self._may_claim()
+            row = self._retrying(self._commit, pending, claim)
+            if pending is not None:
+                self._after_commit(pending)
+                if pending.interrupted:
+                    raise KeyboardInterrupt
+            pending = None
+            if row is not None:
+                pending = self._execute(row)
+                continue
+            if claim:
+                self._release_claim_slot()
+            if not claim or self.batch:
+                return
+            listening_on = self._retrying(self._wait_for_work, listening_on)
+
+    def _may_claim(self) -> bool:
+        with self._lock:
+            if self._stop.is_set():
+                return False
+            if self.max_tasks is not None and self._claimed >= self.max_tasks:
+                return False
+            self._claimed += 1
+            return True
+
+    def _release_claim_slot(self) -> None:
+        with self._lock:
+            self._claimed -= 1
+
+    # -- one transaction per task ----------------------------------------------
+    def _commit(self, pending: Outcome | None, claim: bool) -> Row | None:
+        """Write ``pending`` and claim the next row, in one transaction."""
+        connection = connections[self.database]
+        queries = Queries(connection)
+        row = None
+        with _write_transaction(connection, queries) as cursor:
+            if pending is not None:
+                written = queries.finish(
+                    cursor,
+                    result_id=pending.row.id,
+                    worker_id=self.worker_id,
+                    attempt=pending.row.attempts,
+                    status=pending.status,
+                    finished_at=pending.finished_at,
+                    return_value=pending.return_value,
+                    errors=pending.errors,
+                )
+                if not written:
+                    logger.warning(
+                        "worker %s: task %s lost its lease while running; its outcome "
+                        "(%s) was discarded",
+                        self.worker_id,
+                        pending.row.id,
+                        pending.status,
+                    )
+                    pending.result = None  # no finished signal for it
+            if claim:
+                now = records.now()
+                row = queries.select_next(
+                    cursor, self.aliases, self.queue_names, now, lock=True
+                )
+                if row is not None:
+                    lease = self.backends[row.backend_name].settings.lease_seconds
+                    row.attempts += 1
+                    row.claimed_by = self.worker_id
+                    row.started_at = row.started_at or now
+                    row.last_attempted_at = now
+                    row.worker_ids = records.append_json(row.worker_ids, self.worker_id)
+                    row.status = "RUNNING"
+                    queries.mark_running(
+                        cursor,
+                        row,
+                        worker_ids=row.worker_ids,
+                        lease_expires_at=now + timedelta(seconds=lease),
+                    )
+        if pending is not None:
+            self._forget_running(pending.row)
+        if row is not None:
+            self._track_running(row)
+        return row
+
+    def _retrying(self, action: Callable[..., Any], *args: Any) -> Any:
+        """Run a database action, reconnecting while the database is away.
+
+        A restarted PostgreSQL or a dropped connection must not lose the
+        outcome waiting to be written: retry with backoff, for ever while
+        running, for :data:`STOP_DEADLINE` seconds once stopping.
+        """
+        delay = 0.05
+        deadline: float | None = None
+        while True:
+            try:
+                return action(*args)
+            except (OperationalError, InterfaceError) as exc:
+                connection = connections[self.database]
+                logger.warning(
+                    "worker %s: database error (%s); reconnecting in %.2fs",
+                    self.worker_id,
+                    exc,
+                    delay,
+                )
+                _discard_connection(connection)
+                if self.stopping:
+                    deadline = deadline or time.monotonic() + STOP_DEADLINE
+                    if time.monotonic() > deadline:
+                        raise
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    # -- running one task --------------------------------------------------------
+    def _execute(self, row: Row) -> Outcome:
+        backend = self.backends[row.backend_name]
+        try:
+            task = records.resolve_task(backend, row)
+            result = records.build_result(task, row, strict=True)
+        except Exception as exc:
+            # Never started: a path that does not import or is not a task,
+            # arguments that are not JSON. Nothing of it is called.
+            return Outcome(
+                row,
+                None,
+                "FAILED",
+                records.now(),
+                errors=records.append_json(row.errors, records.error_entry(exc)),
+                exc=exc,
+            )
+        _send(compat.task_started, backend, result)
+        started = time.perf_counter()
+        try:
+            if task.takes_context:
+                value = task.call(
+                    compat.TaskContext(task_result=result),
+                    *result.args,
+                    **result.kwargs,
+                )
+            else:
+                value = task.call(*result.args, **result.kwargs)
+            return_text = records.to_json(compat.normalize_json(value))
+        except KeyboardInterrupt as exc:
+            # Someone is stopping this process: the attempt is lost, as if the
+            # worker had died, and the process stops once it is recorded.
+            outcome = self._lost(row, result, exc)
+            outcome.interrupted = True
+            return outcome
+        except BaseException as exc:  # SystemExit included: the task failed
+            return Outcome(
+                row,
+                result,
+                "FAILED",
+                records.now(),
+                errors=records.append_json(row.errors, records.error_entry(exc)),
+                exc=exc,
+                duration=time.perf_counter() - started,
+            )
+        return Outcome(
+            row,
+            result,
+            "SUCCESSFUL",
+            records.now(),
+            return_value=return_text,
+            duration=time.perf_counter() - started,
+        )
+
+    def _lost(self, row: Row, result: Any, exc: BaseException) -> Outcome:
+        """The outcome of an attempt that did not complete (delivery decides)."""
+        backend = self.backends[row.backend_name]
+        errors = records.append_json(row.errors, records.error_entry(exc))
+        if _retries(backend, row.attempts):
+            return Outcome(row, None, "READY", None, errors=errors, exc=exc)
+        return Outcome(row, result, "FAILED", records.now(), errors=errors, exc=exc)
+
+    def _after_commit(self, outcome: Outcome) -> None:
+        """Log the outcome and send ``task_finished`` (once it is stored)."""
+        self.processed += 1
+        row = outcome.row
+        if outcome.result is None:
+            if outcome.status == "FAILED":
+                logger.error(
+                    "task %s %s FAILED without running: %r",
+                    row.id,
+                    row.task_path,
+                    outcome.exc,
+                )
+            return
+        result = outcome.result
+        records.set_fields(result, status=compat.TaskResultStatus(outcome.status))
+        records.set_fields(result, finished_at=outcome.finished_at)
+        if outcome.errors is not None:
+            records.set_fields(result, errors=records.decode_errors(outcome.errors))
+        if outcome.return_value is not None:
+            records.set_fields(
+                result, _return_value=records.decode_any(outcome.return_value)
+            )
+        backend = self.backends[row.backend_name]
+        _send(compat.task_finished, backend, result)
+        if outcome.status == "FAILED":
+            logger.error(
+                "task %s %s FAILED in %.1f ms",
+                row.id,
+                row.task_path,
+                outcome.duration * 1000,
+                exc_info=outcome.exc,
+            )
+        else:
+            logger.info(
+                "task %s %s %s in %.1f ms",
+                row.id,
+                row.task_path,
+                outcome.status,
+                outcome.duration * 1000,
+            )
+
+    # -- waiting for work ----------------------------------------------------------
+    def _wait_for_work(self, listening_on: Any) -> Any:
+        """Sleep until work may be ready; return the connection listened on.
+
+        PostgreSQL: LISTEN, then wait for a NOTIFY (or a deferred task
+        coming due, or the poll interval). SQLite: wait, then probe with a
+        read before the next claim takes the write lock.
+        """
+        connection = connections[self.database]
+        queries = Queries(connection)
+        if queries.postgres:
+            connection.ensure_connection()
+            raw = connection.connection
+            if raw is not listening_on:
+                with connection.cursor() as cursor:
+                    queries.listen(cursor)
+                return raw  # something may have arrived before LISTEN: claim first
+            timeout = self._sleep_time(queries)
+            deadline = time.monotonic() + timeout
+            while not self.stopping and time.monotonic() < deadline:
+                # Short slices: a stop request must not wait for the timeout.
+                slice_ = min(0.25, deadline - time.monotonic())
+                if any(
+                    True for _ in raw.notifies(timeout=max(slice_, 0), stop_after=1)
+                ):
+                    break
+            for _ in raw.notifies(timeout=0):
+                pass  # drop the backlog: one claim attempt answers them all
+            return raw
+        while not self.stopping:
+            self._stop.wait(self._sleep_time(queries))
+            if self.stopping:
+                break
+            with connection.cursor() as cursor:
+                now = records.now()
+                if queries.select_next(
+                    cursor, self.aliases, self.queue_names, now, lock=False
+                ):
+                    break
+        return None
+
+    def _sleep_time(self, queries: Queries) -> float:
+        now = records.now()
+        due = queries.next_due(self.aliases, self.queue_names, now)
+        if due is None:
+            return self.poll_interval
+        return max(0.0, min(self.poll_interval, (due - now).total_seconds()))
+
+    # -- leases --------------------------------------------------------------------
+    def _track_running(self, row: Row) -> None:
+        lease = self.backends[row.backend_name].settings.lease_seconds
+        with self._lock:
+            self._running.setdefault(row.backend_name, _Running(lease)).ids.add(row.id)
+
+    def _forget_running(self, row: Row) -> None:
+        with self._lock:
+            running = self._running.get(row.backend_name)
+            if running is not None:
+                running.ids.discard(row.id)
+
+    def _heartbeat_loop(self) -> None:
+        interval = min(b.settings.heartbeat_seconds for b in self.backends.values())
+        try:
+            while not self._heartbeat_done.wait(interval):
+                try:
+                    self.renew_leases()
+                    self.recover_expired()
+                except DatabaseError as exc:
+                    logger.warning(
+                        "worker %s: heartbeat failed: %s", self.worker_id, exc
+                    )
+                    _discard_connection(connections[self.database])
+        finally:
+            connections.close_all()
+
+    def renew_leases(self) -> None:
+        with self._lock:
+            running = [(r.lease_seconds, list(r.ids)) for r in self._running.values()]
+        queries = Queries(connections[self.database])
+        for lease_seconds, ids in running:
+            if not ids:
+                continue
+            renewed = queries.renew(
+                self.worker_id, ids, records.now() + timedelta(seconds=lease_seconds)
+            )
+            if renewed < len(ids):
+                logger.warning(
+                    "worker %s: %d running task(s) lost their lease",
+                    self.worker_id,
+                    len(ids) - renewed,
+                )
+
+    def recover_expired(self) -> int:
+        """Settle rows whose worker died: FAILED, or READY again (at-least-once)."""
+        connection = connections[self.database]
+        queries = Queries(connection)
+        settled: list[tuple[Row, str, str]] = []
+        with _write_transaction(connection, queries) as cursor:
+            now = records.now()
+            for row, lease in queries.expired(
+                cursor, self.aliases, now, RECOVERY_BATCH
+            ):
+                backend = self.backends[row.backend_name]
+                errors = records.append_json(
+                    row.errors, records.worker_lost_entry(row.claimed_by, lease)
+                )
+                status = "READY" if _retries(backend, row.attempts) else "FAILED"
+                queries.finish(
+                    cursor,
+                    result_id=row.id,
+                    worker_id=row.claimed_by or "",
+                    attempt=row.attempts,
+                    status=status,
+                    finished_at=now if status == "FAILED" else None,
+                    return_value=None,
+                    errors=errors,
+                )
+                row.status, row.errors = status, errors
+                row.finished_at = now if status == "FAILED" else None
+                settled.append((row, status, errors))
+        for row, status, _ in settled:
+            logger.error(
+                "task %s %s: worker %s lost; %s",
+                row.id,
+                row.task_path,
+                row.claimed_by,
+                "back to READY" if status == "READY" else "FAILED",
+            )
+            if status == "FAILED":
+                backend = self.backends[row.backend_name]
+                _send(compat.task_finished, backend, backend.result_from_row(row))
+        return len(settled)
+
+
+def _retries(backend: DatabaseBackend, attempts: int) -> bool:
+    """Does a lost attempt go back to READY under ``backend``'s delivery?"""
+    options = backend.settings
+    if options.delivery != AT_LEAST_ONCE:
+        return False
+    return options.max_attempts is None or attempts < options.max_attempts
+
+
+def _send(signal_: Any, backend: DatabaseBackend, result: Any) -> None:
+    """Send a task signal; a failing receiver is logged, never fatal."""
+    for receiver, response in signal_.send_robust(type(backend), task_result=result):
+        if isinstance(response, BaseException):
+            logger.error(
+                "signal receiver %r raised for task %s",
+                receiver,
+                result.id,
+                exc_info=response,
+            )
+
+
+@contextmanager
+def _write_transaction(
+    connection: BaseDatabaseWrapper, queries: Queries
+) -> Iterator[Any]:
+    """A write transaction on ``connection``, committed on success.
+
+    Inside a caller's ``atomic()`` block (an in-process worker run from a
+    test, say) the statements simply join that transaction.
+    """
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:
+            yield cursor
+            return
+        queries.begin(cursor)
+        try:
+            yield cursor
+        except BaseException:
+            # If the connection is gone, so is the transaction.
+            with suppress(DatabaseError):
+                cursor.execute("ROLLBACK")
+            raise
+        cursor.execute("COMMIT")
+
+
+def _discard_connection(connection: BaseDatabaseWrapper) -> None:
+    """Close a broken connection; Django opens a new one on next use."""
+    with suppress(DatabaseError):
+        connection.close()
+    connection.connection = None
