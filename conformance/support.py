@@ -141,6 +141,12 @@ def outcome_of(action: Callable[[], Any]) -> tuple[Any, Exception | None]:
         return None, exc
 
 
+def _brief(value: Any, limit: int = 160) -> str:
+    """``repr(value)``, cut short: a whole TaskResult drowns the message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def check_raises(
     action: Callable[[], Any],
     exception: type[BaseException] | tuple[type[BaseException], ...],
@@ -154,7 +160,7 @@ def check_raises(
     check(
         isinstance(error, exception),
         expected=expected,
-        observed=describe_exception(error) if error else f"returned {value!r}",
+        observed=describe_exception(error) if error else f"returned {_brief(value)}",
         repro=repro,
     )
     assert error is not None
