@@ -105,7 +105,9 @@ class SignalLog:
     def connect(self) -> None:
         for name, signal in self.SIGNALS.items():
             receiver = self._receivers[name] = self._receiver_for(name)
-            signal.connect(receiver, weak=False, dispatch_uid=f"conformance-{id(self)}-{name}")
+            signal.connect(
+                receiver, weak=False, dispatch_uid=f"conformance-{id(self)}-{name}"
+            )
 
     def disconnect(self) -> None:
         for name, signal in self.SIGNALS.items():
@@ -128,8 +130,17 @@ class SignalLog:
 
 def result_summary(result: Any) -> str:
     """A one-line picture of a TaskResult for failure messages."""
-    fields = ("id", "status", "enqueued_at", "started_at", "last_attempted_at", "finished_at")
-    shown = ", ".join(f"{name}={getattr(result, name, '<missing>')!r}" for name in fields)
+    fields = (
+        "id",
+        "status",
+        "enqueued_at",
+        "started_at",
+        "last_attempted_at",
+        "finished_at",
+    )
+    shown = ", ".join(
+        f"{name}={getattr(result, name, '<missing>')!r}" for name in fields
+    )
     return f"TaskResult({shown}, worker_ids={getattr(result, 'worker_ids', None)!r})"
 
 
@@ -270,7 +281,14 @@ def in_other_thread(action: Callable[[], T], timeout: float = 30.0) -> T:
 
 
 #: The fields that make a Task what it is (``name`` and paths derive from func).
-TASK_FIELDS = ("func", "priority", "queue_name", "backend", "run_after", "takes_context")
+TASK_FIELDS = (
+    "func",
+    "priority",
+    "queue_name",
+    "backend",
+    "run_after",
+    "takes_context",
+)
 
 
 def task_differences(expected: Any, observed: Any) -> str | None:
@@ -300,3 +318,23 @@ def deferred(task: Any, backend: Any) -> Any:
     if not getattr(backend, "supports_defer", False):
         not_applicable("needs supports_defer (run_after in the future)")
     return task.using(run_after=in_an_hour())
+
+
+def open_queue_task(queue_name: str) -> Any:
+    """``tasks.noop`` on a queue only the alias with ``QUEUES: []`` accepts.
+
+    "n/a" when that alias refuses it: QUEUES-EMPTY-ACCEPTS-ANY fails then,
+    and the clause needing this Task cannot be judged.
+    """
+    from .settings_file import ALIAS_OPEN_QUEUES
+    from .tasks import noop
+
+    task, error = outcome_of(
+        lambda: noop.using(backend=ALIAS_OPEN_QUEUES, queue_name=queue_name)
+    )
+    if error is not None:
+        not_applicable(
+            f"the alias with QUEUES [] refuses queue {queue_name!r}: "
+            f"{describe_exception(error)}"
+        )
+    return task
