@@ -146,10 +146,9 @@ def test_deeply_unserializable_rejected(api: Api, value: Any, as_keyword: bool) 
 
 def _stored_count(backend: Any) -> int | None:
     """How many results a dummy-style backend holds (``results``); None if unknown."""
-    results = getattr(backend, "results", None)
     try:
-        return len(results) if results is not None else None
-    except TypeError:
+        return len(backend.results)
+    except Exception:  # no such attribute, or not a sized collection
         return None
 
 

@@ -73,9 +73,10 @@ def test_enqueued_sender_is_a_backend_class(api: Api, name: str) -> None:
     with enqueued_signals() as sent:
         api.enqueue(build(), *args)
     senders = [sender for sender, _ in sent]
+    if not senders:
+        not_applicable("no task_enqueued was sent (SIGNALS-ENQUEUED-ONCE)")
     check(
-        senders
-        and all(
+        all(
             isinstance(s, type) and issubclass(s, compat.BaseTaskBackend)
             for s in senders
         ),
@@ -94,8 +95,10 @@ def test_enqueued_sender_is_the_backend_class(api: Api, name: str) -> None:
     with enqueued_signals() as sent:
         api.enqueue(task, *args)
     senders = [sender for sender, _ in sent]
+    if not senders:
+        not_applicable("no task_enqueued was sent (SIGNALS-ENQUEUED-ONCE)")
     check(
-        senders and all(s is expected for s in senders),
+        all(s is expected for s in senders),
         expected=f"sender is {expected.__module__}.{expected.__qualname__}",
         observed=f"senders {senders!r}",
         repro=f"{name}: {api.name('enqueue')}() with a task_enqueued receiver",
@@ -110,12 +113,8 @@ def test_enqueued_carries_the_result(api: Api, name: str) -> None:
     with enqueued_signals() as sent:
         result = api.enqueue(task, *args, flag=True)
     repro = f"tasks.{task.name}.{api.name('enqueue')}(*{args!r}, flag=True)"
-    check(
-        len(sent) >= 1,
-        expected="task_enqueued is sent",
-        observed="not sent",
-        repro=repro,
-    )
+    if not sent:
+        not_applicable("no task_enqueued was sent (SIGNALS-ENQUEUED-ONCE)")
     for _, sent_result in sent:
         problems = []
         if not isinstance(sent_result, compat.TaskResult):
