@@ -45,10 +45,9 @@ AT_MOST_ONCE = "at-most-once"
 AT_LEAST_ONCE = "at-least-once"
 APP = "reference_backends.database"
 
-# Ids this backend hands out are 32 hex characters; anything that could not
-# be one is "does not exist" without a query (and without upsetting a driver
-# that refuses, say, NUL characters).
-_ID_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Ids this backend hands out are 32 lowercase hex characters; anything else
+# "does not exist", without a query (PostgreSQL would reject it as a UUID).
+_ID_SHAPE = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """One table: a row per task result, which is also the queue.
 
-Payload columns (``args``, ``kwargs``, ``return_value``, ``errors``,
-``worker_ids``) hold JSON *text*, not a JSON type: the worker reads them with
+Payload columns (``args``, ``kwargs``, ``return_value``, ``errors``) hold
+JSON *text*, not a JSON type: the worker reads them with
 ``json.loads`` itself, so a corrupted row is something it can report (the
 task ends FAILED) rather than something the database driver throws at it, and
 the same column works the same way on SQLite and PostgreSQL.
@@ -30,10 +30,10 @@ class Status(models.TextChoices):
 
 
 class TaskRecord(models.Model):
-    # 32 characters: a millisecond timestamp and 80 random bits, in hex.
-    id: models.CharField[str, str] = models.CharField(
-        primary_key=True, max_length=64, editable=False
-    )
+    # Handed out as 32 hex characters: a millisecond clock, then 80 random
+    # bits. A UUID column: 16 bytes on PostgreSQL (where a text primary key
+    # would also get a second, LIKE-pattern index to update on every write).
+    id: models.UUIDField[str, str] = models.UUIDField(primary_key=True, editable=False)
     backend_name: models.TextField[str, str] = models.TextField(
         help_text="The TASKS alias that enqueued it."
     )
@@ -61,8 +61,12 @@ class TaskRecord(models.Model):
     errors: models.TextField[str, str] = models.TextField(
         default="[]", help_text="JSON list of {exception_class_path, traceback}."
     )
+    # One worker id per line: a claim appends with plain string concatenation,
+    # in the same statement, on any database.
     worker_ids: models.TextField[str, str] = models.TextField(
-        default="[]", help_text="JSON list, one per attempt."
+        default="",
+        blank=True,
+        help_text="One worker id per line, one line per attempt.",
     )
 
     enqueued_at: models.DateTimeField[datetime, datetime] = models.DateTimeField()

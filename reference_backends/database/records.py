@@ -91,6 +91,8 @@ class Row:
     @classmethod
     def from_db(cls, values: Sequence[Any]) -> Row:
         row = cls(*values)
+        if not isinstance(row.id, str):  # PostgreSQL returns uuid.UUID
+            row.id = row.id.hex
         # Raw cursors return what the driver gives: text on SQLite, aware
         # datetimes on PostgreSQL. Normalise once, here.
         row.run_after = db_datetime(row.run_after)
@@ -295,10 +297,7 @@ def build_result(task: Any, row: Row, *, strict: bool) -> Any:
         if strict:
             raise
         args, kwargs = [], {}
-    try:
-        worker_ids = [str(w) for w in decode_list(row.worker_ids, "worker_ids")]
-    except InvalidRecord:
-        worker_ids = []
+    worker_ids = row.worker_ids.splitlines()
     result = compat.TaskResult(
         task=task,
         id=row.id,

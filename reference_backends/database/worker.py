@@ -41,7 +41,7 @@ from conformance import compat
 
 from . import records
 from .backend import AT_LEAST_ONCE, DatabaseBackend
-from .queries import Queries
+from .queries import Claim, Finish, Queries
 from .records import Row
 
 logger = logging.getLogger("reference_backends.database.worker")
@@ -261,51 +261,42 @@ class Worker:
     # -- one transaction per task ----------------------------------------------
     def _commit(self, pending: Outcome | None, claim: bool) -> Row | None:
         """Write ``pending`` and claim the next row, in one transaction."""
-        connection = connections[self.database]
-        queries = Queries(connection)
-        row = None
-        with _write_transaction(connection, queries) as cursor:
-            if pending is not None:
-                written = queries.finish(
-                    cursor,
-                    result_id=pending.row.id,
-                    worker_id=self.worker_id,
-                    attempt=pending.row.attempts,
-                    status=pending.status,
-                    finished_at=pending.finished_at,
-                    return_value=pending.return_value,
-                    errors=pending.errors,
-                )
-                if not written:
-                    logger.warning(
-                        "worker %s: task %s lost its lease while running; its outcome "
-                        "(%s) was discarded",
-                        self.worker_id,
-                        pending.row.id,
-                        pending.status,
-                    )
-                    pending.result = None  # no finished signal for it
-            if claim:
-                now = records.now()
-                row = queries.select_next(
-                    cursor, self.aliases, self.queue_names, now, lock=True
-                )
-                if row is not None:
-                    lease = self.backends[row.backend_name].settings.lease_seconds
-                    row.attempts += 1
-                    row.claimed_by = self.worker_id
-                    row.started_at = row.started_at or now
-                    row.last_attempted_at = now
-                    row.worker_ids = records.append_json(row.worker_ids, self.worker_id)
-                    row.status = "RUNNING"
-                    queries.mark_running(
-                        cursor,
-                        row,
-                        worker_ids=row.worker_ids,
-                        lease_expires_at=now + timedelta(seconds=lease),
-                    )
+        queries = Queries(connections[self.database])
+        finish = claim_ = None
+        if pending is not None:
+            finish = Finish(
+                result_id=pending.row.id,
+                worker_id=self.worker_id,
+                attempt=pending.row.attempts,
+                status=pending.status,
+                finished_at=pending.finished_at,
+                return_value=pending.return_value,
+                errors=pending.errors,
+            )
+        if claim:
+            now = records.now()
+            claim_ = Claim(
+                worker_id=self.worker_id,
+                backends=self.aliases,
+                queues=self.queue_names,
+                now=now,
+                # The shortest lease of the served backends: renewed anyway.
+                lease_expires_at=now + timedelta(seconds=self.lease_seconds),
+            )
+        if finish is None and claim_ is None:
+            return None
+        written, row = queries.finish_and_claim(finish, claim_)
         if pending is not None:
             self._forget_running(pending.row)
+            if not written:
+                logger.warning(
+                    "worker %s: task %s lost its lease while running; its outcome (%s) "
+                    "was discarded",
+                    self.worker_id,
+                    pending.row.id,
+                    pending.status,
+                )
+                pending.result = None  # and no finished signal for it
         if row is not None:
             self._track_running(row)
         return row
@@ -474,12 +465,8 @@ class Worker:
             self._stop.wait(self._sleep_time(queries))
             if self.stopping:
                 break
-            with connection.cursor() as cursor:
-                now = records.now()
-                if queries.select_next(
-                    cursor, self.aliases, self.queue_names, now, lock=False
-                ):
-                    break
+            if queries.select_next(self.aliases, self.queue_names, records.now()):
+                break
         return None
 
     def _sleep_time(self, queries: Queries) -> float:
@@ -538,7 +525,7 @@ class Worker:
         connection = connections[self.database]
         queries = Queries(connection)
         settled: list[tuple[Row, str, str]] = []
-        with _write_transaction(connection, queries) as cursor:
+        with queries.transaction() as cursor:
             now = records.now()
             for row, lease in queries.expired(
                 cursor, self.aliases, now, RECOVERY_BATCH
@@ -548,16 +535,15 @@ class Worker:
                     row.errors, records.worker_lost_entry(row.claimed_by, lease)
                 )
                 status = "READY" if _retries(backend, row.attempts) else "FAILED"
-                queries.finish(
-                    cursor,
+                finish = Finish(
                     result_id=row.id,
                     worker_id=row.claimed_by or "",
                     attempt=row.attempts,
                     status=status,
                     finished_at=now if status == "FAILED" else None,
-                    return_value=None,
                     errors=errors,
                 )
+                cursor.execute(*finish.sql(queries))
                 row.status, row.errors = status, errors
                 row.finished_at = now if status == "FAILED" else None
                 settled.append((row, status, errors))
@@ -593,30 +579,6 @@ def _send(signal_: Any, backend: DatabaseBackend, result: Any) -> None:
                 result.id,
                 exc_info=response,
             )
-
-
-@contextmanager
-def _write_transaction(
-    connection: BaseDatabaseWrapper, queries: Queries
-) -> Iterator[Any]:
-    """A write transaction on ``connection``, committed on success.
-
-    Inside a caller's ``atomic()`` block (an in-process worker run from a
-    test, say) the statements simply join that transaction.
-    """
-    with connection.cursor() as cursor:
-        if connection.in_atomic_block:
-            yield cursor
-            return
-        queries.begin(cursor)
-        try:
-            yield cursor
-        except BaseException:
-            # If the connection is gone, so is the transaction.
-            with suppress(DatabaseError):
-                cursor.execute("ROLLBACK")
-            raise
-        cursor.execute("COMMIT")
 
 
 def _discard_connection(connection: BaseDatabaseWrapper) -> None:
