@@ -119,3 +119,140 @@ def try_mutating_context(context: Any) -> dict[str, str]:
         else:
             outcomes[label] = "assigned"
     return outcomes
+
+
+# -- Execution suites (conformance.evidence records what ran) ----------------
+from . import evidence  # noqa: E402
+
+# A worker process imports this module before it runs a kit task: the
+# signals it sends are recorded too.
+evidence.install_signal_recorder()
+
+
+@task
+def capture(token: str, /, *args: Any, **kwargs: Any) -> None:
+    """Record this execution and exactly what the function received.
+
+    ``token`` is positional-only, so any keyword (even "token") reaches
+    ``**kwargs``.
+    """
+    evidence.record_run(token, {"args": args, "kwargs": kwargs})
+
+
+@task(takes_context=True)
+def capture_context(context: Any, token: str, *args: Any, **kwargs: Any) -> None:
+    """Record what the context says about the running result."""
+    from .compat import TaskContext, TaskResult
+
+    result = context.task_result
+
+    def when(value: Any) -> Any:
+        return value.isoformat() if value is not None else None
+
+    evidence.record_run(
+        token,
+        {
+            "is_context": isinstance(context, TaskContext),
+            "is_result": isinstance(result, TaskResult),
+            "id": result.id,
+            "status": str(result.status),
+            "is_finished": result.is_finished,
+            "attempt": context.attempt,
+            "attempts": result.attempts,
+            "worker_ids": list(result.worker_ids),
+            "started_at": when(result.started_at),
+            "last_attempted_at": when(result.last_attempted_at),
+            "finished_at": when(result.finished_at),
+            "module_path": result.task.module_path,
+            "backend": result.backend,
+            "result_args": list(result.args),
+            "result_kwargs": dict(result.kwargs),
+            "args": args,
+            "kwargs": kwargs,
+        },
+    )
+
+
+@task
+def return_decoded(tagged: str) -> Any:
+    """Return the value ``evidence.encode`` described (tuples and all)."""
+    import json
+
+    return evidence.decode(json.loads(tagged))
+
+
+class Outer:
+    class NestedFailure(Exception):
+        """An exception whose ``__qualname__`` differs from its ``__name__``."""
+
+
+#: Exceptions :func:`raise_exception` raises, by name.
+EXCEPTIONS: dict[str, type[BaseException]] = {
+    "TaskFailure": TaskFailure,
+    "nested": Outer.NestedFailure,
+    "ValueError": ValueError,
+    "NotAnException": NotAnException,
+    "SystemExit": SystemExit,
+}
+
+
+@task
+def raise_exception(kind: str, message: str) -> None:
+    raise EXCEPTIONS[kind](message)
+
+
+@task
+def return_opaque() -> object:
+    """An object with no JSON form at all."""
+    return object()
+
+
+@task
+def return_nested_unserializable() -> object:
+    """A JSON-looking value with a datetime deep inside."""
+    from datetime import UTC, datetime
+
+    return {"ok": [1, 2, {"when": datetime(2024, 1, 1, tzinfo=UTC)}]}
+
+
+@task
+def wait_for_release(token: str, timeout: float) -> str:
+    """Record the start, then block until the kit releases it (or timeout)."""
+    import time
+
+    evidence.record_run(token, "started")
+    release = evidence.release_path(token)
+    deadline = time.monotonic() + timeout
+    while not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return token
+
+
+class FakeTask:
+    """Has a Task's attributes (func, call, module_path...) but is no Task.
+
+    A worker that duck-types stored paths would run it.
+    """
+
+    priority = 0
+    queue_name = "default"
+    backend = "default"
+    run_after = None
+    takes_context = False
+
+    def __init__(self, func: Any) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.module_path = f"{func.__module__}.{func.__qualname__}"
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+    async def acall(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+    def using(self, **kwargs: Any) -> FakeTask:
+        return self
+
+
+fake_task = FakeTask(not_a_task_write_marker)

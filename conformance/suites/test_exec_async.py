@@ -1,0 +1,59 @@
+"""Coroutine tasks (specs/execution-async.toml)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance import execution
+from conformance.execution import FAILED, RUNNING, SUCCESSFUL, shared_batch
+from conformance.support import Api, clause, json_difference, json_round_trip
+from conformance.support import result_summary as summary
+from conformance.violation import check, describe_exception
+
+
+@clause("ASYNC-EXECUTION-SUCCEEDS")
+def test_coroutine_succeeds(api: Api, task_adapter: Any, task_backend: Any) -> None:
+    job = shared_batch(task_adapter, task_backend).job("async-echo", api.form)
+    result = job.finished(task_backend)
+    check(result.status == SUCCESSFUL, expected="SUCCESSFUL",
+          observed=f"{summary(result)}, errors={result.errors!r}", repro=job.repro)
+    expected = json_round_trip({"args": list(job.args), "kwargs": job.kwargs})
+    try:
+        value = result.return_value
+    except Exception as exc:
+        value = describe_exception(exc)
+    difference = json_difference(expected, value, "return_value")
+    check(difference is None, expected=repr(expected), observed=difference, repro=job.repro)
+
+
+@clause("ASYNC-EXECUTION-FAILS")
+def test_coroutine_fails(api: Api, task_adapter: Any, task_backend: Any) -> None:
+    job = shared_batch(task_adapter, task_backend).job("async-fail", api.form)
+    result = job.finished(task_backend)
+    paths = [error.exception_class_path for error in result.errors]
+    check(
+        result.status == FAILED and paths[-1:] == ["conformance.tasks.TaskFailure"],
+        expected="FAILED with a TaskError for conformance.tasks.TaskFailure",
+        observed=f"{summary(result)}, errors for {paths}",
+        repro=job.repro,
+    )
+
+
+@clause("ASYNC-EXECUTION-CONTEXT")
+def test_coroutine_context(api: Api, task_adapter: Any, task_backend: Any) -> None:
+    job = shared_batch(task_adapter, task_backend).job("async-context", api.form)
+    result = job.finished(task_backend)
+    check(result.status == SUCCESSFUL, expected="SUCCESSFUL",
+          observed=f"{summary(result)}, errors={result.errors!r}", repro=job.repro)
+    seen = result.return_value
+    check(
+        seen.get("id") == result.id
+        and seen.get("status") == str(RUNNING)
+        and isinstance(seen.get("attempt"), int)
+        and seen["attempt"] >= 1
+        and seen["attempt"] == seen.get("attempts"),
+        expected=f"context of result {result.id}: RUNNING, attempt >= 1 == attempts",
+        observed=repr(seen),
+        repro=job.repro,
+    )
+    execution.observable(job.unobservable, task_backend, "async context")

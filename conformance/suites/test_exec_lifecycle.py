@@ -1,0 +1,337 @@
+"""Status transitions (specs/execution-lifecycle.toml)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, rule, run_state_machine_as_test
+
+from conformance import compat, evidence, tasks
+from conformance.execution import (
+    FAILED,
+    FINISHED,
+    FORMS,
+    READY,
+    RUNNING,
+    SUCCESSFUL,
+    Driver,
+    new_token,
+)
+from conformance.support import Api, clause
+from conformance.support import result_summary as summary
+from conformance.violation import check, describe_exception
+
+#: Status -> the statuses a later observation may show. Observations are
+#: sparse (a whole run may happen between two), so READY may jump straight
+#: to a finished status; RUNNING may go back to READY (a retry).
+LEGAL = {
+    READY: {READY, RUNNING, SUCCESSFUL, FAILED},
+    RUNNING: {RUNNING, READY, SUCCESSFUL, FAILED},
+    SUCCESSFUL: {SUCCESSFUL},
+    FAILED: {FAILED},
+}
+
+KINDS: dict[str, tuple[Any, tuple[Any, ...]]] = {
+    "succeeds": (tasks.noop, ()),
+    "returns": (tasks.add, (2, 3)),
+    "fails": (tasks.fail, ()),
+    "unserializable": (tasks.return_unserializable, ()),
+    "context": (tasks.with_context, ()),
+}
+
+
+@dataclass(frozen=True)
+class Observation:
+    how: str
+    status: Any
+    enqueued_at: Any
+    started_at: Any
+    finished_at: Any
+    worker_ids: tuple[str, ...]
+    errors: tuple[str, ...]
+    return_value: Any
+
+    @classmethod
+    def of(cls, result: Any, how: str) -> Observation:
+        value: Any = "<not finished>"
+        if result.status == SUCCESSFUL:
+            value = repr(result.return_value)
+        return cls(
+            how=how,
+            status=result.status,
+            enqueued_at=result.enqueued_at,
+            started_at=result.started_at,
+            finished_at=result.finished_at,
+            worker_ids=tuple(result.worker_ids),
+            errors=tuple(e.exception_class_path for e in result.errors),
+            return_value=value,
+        )
+
+    def final_fields(self) -> tuple[Any, ...]:
+        return (self.status, self.return_value, self.errors, self.worker_ids, self.finished_at)
+
+
+def transition_problems(before: Observation, after: Observation) -> list[str]:
+    """Why ``after`` cannot follow ``before`` for the same result."""
+    problems: list[str] = []
+    if after.status not in LEGAL.get(before.status, set()):
+        problems.append(f"status {before.status} -> {after.status}")
+    if before.status in FINISHED and before.final_fields() != after.final_fields():
+        problems.append(
+            f"a finished result changed: {before.final_fields()!r} -> {after.final_fields()!r}"
+        )
+    if before.enqueued_at is not None and after.enqueued_at != before.enqueued_at:
+        problems.append(f"enqueued_at {before.enqueued_at!r} -> {after.enqueued_at!r}")
+    if before.started_at is not None and after.started_at != before.started_at:
+        problems.append(f"started_at {before.started_at!r} -> {after.started_at!r}")
+    if after.worker_ids[: len(before.worker_ids)] != before.worker_ids:
+        problems.append(f"worker_ids {before.worker_ids!r} -> {after.worker_ids!r}")
+    if after.errors[: len(before.errors)] != before.errors:
+        problems.append(f"errors {before.errors!r} -> {after.errors!r}")
+    return problems
+
+
+class LifecycleMachine(RuleBasedStateMachine):
+    """Enqueue, run the worker, refresh and fetch, in any order."""
+
+    driver: ClassVar[Driver]
+    results = Bundle("results")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: dict[str, Any] = {}
+        self.last: dict[str, Observation] = {}
+        self.steps: list[str] = []
+
+    @property
+    def backend(self) -> Any:
+        return self.driver.backend
+
+    def observe(self, result: Any, how: str) -> None:
+        self.steps.append(f"{how}: {result.status}")
+        check(
+            isinstance(result.status, compat.TaskResultStatus),
+            expected="a TaskResultStatus member",
+            observed=repr(result.status),
+            repro="\n".join(self.steps),
+        )
+        now = Observation.of(result, how)
+        before = self.last.get(result.id)
+        if before is not None:
+            problems = transition_problems(before, now)
+            check(
+                not problems,
+                expected=f"legal transitions for result {result.id}",
+                observed=f"after {before.how}, {how}: " + "; ".join(problems),
+                repro="\n".join(self.steps),
+            )
+        self.last[result.id] = now
+
+    def answers(self, action: Any, what: str) -> bool:
+        """Run a refresh/get_result; False where the backend may not answer."""
+        try:
+            action()
+        except NotImplementedError as exc:
+            check(
+                not getattr(self.backend, "supports_get_result", False),
+                expected=f"{what} answers (supports_get_result=True)",
+                observed=describe_exception(exc),
+                repro="\n".join(self.steps),
+            )
+            return False
+        return True
+
+    @rule(target=results, kind=st.sampled_from(sorted(KINDS)), form=st.sampled_from(FORMS))
+    def enqueue(self, kind: str, form: str) -> str:
+        task, args = KINDS[kind]
+        result = Api(form).enqueue(task, *args)
+        self.held[result.id] = result
+        self.observe(result, f"{Api(form).name('enqueue')}({kind})")
+        return str(result.id)
+
+    @rule()
+    def run_worker(self) -> None:
+        self.steps.append("worker runs")
+        error = self.driver.run()
+        check(
+            error is None,
+            expected="the worker runs the ready tasks",
+            observed=describe_exception(error),
+            repro="\n".join(self.steps),
+        )
+        if not self.driver.worker_driven:
+            time.sleep(0.002)  # a backend running on its own gets a moment
+
+    @rule(result_id=results, form=st.sampled_from(FORMS))
+    def refresh(self, result_id: str, form: str) -> None:
+        api = Api(form)
+        result = self.held[result_id]
+        if self.answers(lambda: api.refresh(result), api.name("refresh")):
+            self.observe(result, f"{api.name('refresh')}()")
+
+    @rule(result_id=results, form=st.sampled_from(FORMS))
+    def fetch(self, result_id: str, form: str) -> None:
+        api = Api(form)
+        fetched: list[Any] = []
+        if self.answers(
+            lambda: fetched.append(api.get_result(self.backend, result_id)),
+            api.name("get_result"),
+        ):
+            self.observe(fetched[0], f"{api.name('get_result')}()")
+
+    def teardown(self) -> None:
+        # Every task the worker was given ends finished.
+        if not self.held:
+            return
+        self.steps.append("worker runs (teardown)")
+        error = self.driver.run()
+        check(error is None, expected="the worker runs the ready tasks",
+              observed=describe_exception(error), repro="\n".join(self.steps))
+        for result in self.held.values():
+            if self.driver.settle(result) is not None:
+                return  # cannot refresh: nothing more to see
+            self.observe(result, "refresh() at the end")
+            check(
+                result.is_finished,
+                expected="every task given to the worker ends SUCCESSFUL or FAILED",
+                observed=summary(result),
+                repro="\n".join(self.steps),
+            )
+
+
+@clause("LIFECYCLE-TRANSITIONS")
+def test_transitions_model(task_adapter: Any, task_backend: Any) -> None:
+    machine = type(
+        "Lifecycle", (LifecycleMachine,), {"driver": Driver(task_adapter, task_backend)}
+    )
+    run_state_machine_as_test(machine, settings=settings(stateful_step_count=10))
+
+
+@clause("LIFECYCLE-READY-UNTIL-RUN")
+def test_ready_until_worker_runs(api: Api, task_adapter: Any, task_backend: Any) -> None:
+    token = new_token()
+    result = api.enqueue(tasks.capture, token)
+    repro = f"result = tasks.capture.{api.name('enqueue')}('token')  # no worker yet"
+    time.sleep(0.1)
+    observed = [result]
+    try:
+        api.refresh(result)
+        observed.append(api.get_result(task_backend, result.id))
+    except NotImplementedError:
+        pass  # supports_get_result=False: the evidence below still tells
+    for seen in observed:
+        check(
+            seen.status == READY
+            and seen.started_at is None
+            and seen.finished_at is None
+            and list(seen.worker_ids) == [],
+            expected="READY, not started, no worker_ids, until a worker runs",
+            observed=summary(seen),
+            repro=repro,
+        )
+    check(
+        evidence.runs(token) == [],
+        expected="the function has not run before a worker runs",
+        observed=f"it ran {len(evidence.runs(token))} time(s)",
+        repro=repro,
+    )
+    Driver(task_adapter, task_backend).run()  # leave nothing behind
+
+
+@clause("LIFECYCLE-RUNNING-WHILE-EXECUTING")
+def test_running_while_executing(api: Api, task_adapter: Any, task_backend: Any) -> None:
+    from django.db import connections
+
+    driver = Driver(task_adapter, task_backend)
+    token = new_token()
+    result = api.enqueue(tasks.wait_for_release, token, task_adapter.timeout)
+    repro = (
+        f"result = tasks.wait_for_release.{api.name('enqueue')}('token', 10)\n"
+        "# while the function blocks: backend.get_result(result.id).status"
+    )
+    worker_errors: list[BaseException | None] = []
+
+    def work() -> None:
+        try:
+            worker_errors.append(driver.run())
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=work, name="conformance-worker", daemon=True)
+    if driver.worker_driven:
+        worker.start()
+    try:
+        deadline = time.monotonic() + task_adapter.timeout
+        while not evidence.runs(token) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        check(
+            evidence.runs(token),
+            expected="the task starts",
+            observed=f"it did not start within {task_adapter.timeout} s",
+            repro=repro,
+        )
+        # The function is blocked now: the stored result must say RUNNING.
+        # A short grace for stores that publish asynchronously.
+        grace = time.monotonic() + 1.0
+        while True:
+            seen = api.get_result(task_backend, result.id)
+            if seen.status == RUNNING or time.monotonic() > grace:
+                break
+            time.sleep(0.02)
+    finally:
+        evidence.release_path(token).touch()
+        if worker.is_alive():
+            worker.join(task_adapter.timeout + 5)
+    value: str | None  # None: return_value raised ValueError, as it must
+    try:
+        value = f"returned {seen.return_value!r}"
+    except ValueError:
+        value = None
+    except Exception as exc:
+        value = describe_exception(exc)
+    check(
+        seen.status == RUNNING
+        and not seen.is_finished
+        and seen.started_at is not None
+        and seen.last_attempted_at is not None
+        and seen.finished_at is None
+        and value is None,
+        expected="RUNNING, not finished, started_at and last_attempted_at set, "
+        "finished_at None, return_value raising ValueError",
+        observed=f"{summary(seen)}, is_finished={seen.is_finished}, return_value: "
+        f"{value or 'raised ValueError'}",
+        repro=repro,
+    )
+    check(
+        not worker_errors or worker_errors[0] is None,
+        expected="the worker runs the ready tasks",
+        observed=describe_exception(worker_errors[0] if worker_errors else None),
+    )
+
+
+@clause("LIFECYCLE-UNEXECUTED-STAYS-READY")
+def test_unexecuted_stays_ready(api: Api, task_adapter: Any, task_backend: Any) -> None:
+    result = api.enqueue(tasks.noop)
+    task_adapter.run_ready(task_backend)
+    time.sleep(0.1)
+    observed = [result]
+    try:
+        api.refresh(result)
+        observed.append(api.get_result(task_backend, result.id))
+    except NotImplementedError:
+        pass
+    for seen in observed:
+        check(
+            seen.status == READY
+            and seen.started_at is None
+            and list(seen.worker_ids) == []
+            and list(seen.errors) == [],
+            expected="READY forever: not started, no worker_ids, no errors",
+            observed=summary(seen),
+            repro=f"result = tasks.noop.{api.name('enqueue')}(); result.refresh()",
+        )

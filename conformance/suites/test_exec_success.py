@@ -1,0 +1,199 @@
+"""A task that returns (specs/execution-success.toml)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+
+from conformance import evidence, execution, strategies, tasks
+from conformance.execution import SUCCESSFUL, Driver, shared_batch
+from conformance.support import Api, clause, json_difference, json_round_trip
+from conformance.support import result_summary as summary
+from conformance.violation import check, describe_exception
+
+#: Successful jobs of the shared batch and what each returned.
+RETURNS: dict[str, Any] = {
+    "return-none": None,
+    "return-tuple": (1, [2, 3]),
+    "return-sample": execution.RETURN_SAMPLE,
+    "capture": None,
+}
+
+
+def _succeeded(api: Api, task_adapter: Any, task_backend: Any, label: str) -> Any:
+    job = shared_batch(task_adapter, task_backend).job(label, api.form)
+    return job, job.finished(task_backend)
+
+
+@clause("SUCCESS-STATUS")
+@pytest.mark.parametrize("label", sorted(RETURNS))
+def test_returning_task_succeeds(
+    api: Api, task_adapter: Any, task_backend: Any, label: str
+) -> None:
+    job, result = _succeeded(api, task_adapter, task_backend, label)
+    check(
+        result.status == SUCCESSFUL and result.is_finished,
+        expected="status SUCCESSFUL and is_finished True",
+        observed=f"{summary(result)}, is_finished={result.is_finished!r}, "
+        f"errors={[e.exception_class_path for e in result.errors]}",
+        repro=job.repro,
+    )
+
+
+def _return_value(result: Any, repro: str) -> Any:
+    __tracebackhide__ = True
+    check(
+        result.status == SUCCESSFUL,
+        expected="status SUCCESSFUL (to read return_value)",
+        observed=summary(result),
+        repro=repro,
+    )
+    try:
+        return result.return_value
+    except Exception as exc:
+        check(False, expected="return_value answers", observed=describe_exception(exc))
+
+
+@clause("SUCCESS-RETURN-VALUE")
+@pytest.mark.parametrize("label", sorted(RETURNS))
+def test_return_value_is_json_round_trip(
+    api: Api, task_adapter: Any, task_backend: Any, label: str
+) -> None:
+    job, result = _succeeded(api, task_adapter, task_backend, label)
+    expected = json_round_trip(RETURNS[label])
+    difference = json_difference(
+        expected, _return_value(result, job.repro), "return_value"
+    )
+    check(
+        difference is None,
+        expected=repr(expected),
+        observed=difference,
+        repro=job.repro,
+    )
+
+
+@clause("SUCCESS-RETURN-VALUE")
+def test_return_value_property(api: Api, task_adapter: Any, task_backend: Any) -> None:
+    """Any JSON value (with tuples) comes back as its JSON round-trip."""
+    driver = Driver(task_adapter, task_backend)
+    jobs: list[tuple[Any, Any]] = []
+
+    @given(value=strategies.json_values(tuples=True))
+    def enqueue(value: Any) -> None:
+        tagged = json.dumps(evidence.encode(value))
+        jobs.append((value, api.enqueue(tasks.return_decoded, tagged)))
+
+    enqueue()
+    worker_error = driver.run()
+    check(
+        worker_error is None,
+        expected="the worker runs the ready tasks",
+        observed=describe_exception(worker_error),
+    )
+    for value, result in jobs:
+        repro = f"tasks.return_decoded.{api.name('enqueue')}(json.dumps(evidence.encode({value!r})))"
+        execution.observable(
+            driver.settle(result, api.form), task_backend, "return value"
+        )
+        expected = json_round_trip(value)
+        difference = json_difference(
+            expected, _return_value(result, repro), "return_value"
+        )
+        check(
+            difference is None,
+            expected=repr(expected),
+            observed=difference,
+            repro=repro,
+        )
+
+
+@clause("SUCCESS-NO-ERRORS")
+@pytest.mark.parametrize("label", sorted(RETURNS))
+def test_no_errors(api: Api, task_adapter: Any, task_backend: Any, label: str) -> None:
+    job, result = _succeeded(api, task_adapter, task_backend, label)
+    check(
+        result.status != SUCCESSFUL
+        or result.attempts != 1
+        or list(result.errors) == [],
+        expected="errors == [] after a first attempt that succeeded",
+        observed=f"errors={result.errors!r}",
+        repro=job.repro,
+    )
+
+
+@clause("SUCCESS-TIMESTAMPS")
+@pytest.mark.parametrize("label", sorted(RETURNS))
+def test_timestamps(api: Api, task_adapter: Any, task_backend: Any, label: str) -> None:
+    job, result = _succeeded(api, task_adapter, task_backend, label)
+    problems = execution.timestamp_problems(
+        result, job.started, job.observed_at or job.started
+    )
+    check(
+        not problems,
+        expected="timestamps set, aware, ordered, within the run",
+        observed="; ".join(problems),
+        repro=job.repro,
+    )
+
+
+@clause("SUCCESS-SINGLE-ATTEMPT-TIMES")
+@pytest.mark.parametrize("label", sorted(RETURNS))
+def test_single_attempt_times(
+    api: Api, task_adapter: Any, task_backend: Any, label: str
+) -> None:
+    job, result = _succeeded(api, task_adapter, task_backend, label)
+    if result.attempts != 1:
+        return
+    check(
+        result.started_at == result.last_attempted_at,
+        expected="started_at == last_attempted_at after one attempt",
+        observed=f"started_at={result.started_at!r}, "
+        f"last_attempted_at={result.last_attempted_at!r}",
+        repro=job.repro,
+    )
+
+
+@clause("SUCCESS-WORKER-IDS")
+@pytest.mark.parametrize("label", sorted(RETURNS))
+def test_worker_ids(api: Api, task_adapter: Any, task_backend: Any, label: str) -> None:
+    job, result = _succeeded(api, task_adapter, task_backend, label)
+    worker_ids = result.worker_ids
+    check(
+        isinstance(worker_ids, list)
+        and len(worker_ids) == 1
+        and all(isinstance(w, str) and w for w in worker_ids),
+        expected="worker_ids is a list of exactly one non-empty str",
+        observed=f"worker_ids={worker_ids!r}",
+        repro=job.repro,
+    )
+    check(
+        result.attempts == len(worker_ids),
+        expected="attempts == len(worker_ids)",
+        observed=f"attempts={result.attempts!r}, worker_ids={worker_ids!r}",
+        repro=job.repro,
+    )
+
+
+@clause("SUCCESS-EXACTLY-ONCE")
+@pytest.mark.parametrize("label", ["capture", "after"])
+def test_exactly_once(
+    api: Api, task_adapter: Any, task_backend: Any, label: str
+) -> None:
+    batch = shared_batch(task_adapter, task_backend)
+    job = batch.job(label, api.form)
+    job.finished(task_backend)
+    check(
+        batch.rerun_error is None,
+        expected="a second worker run, with nothing ready, returns normally",
+        observed=describe_exception(batch.rerun_error),
+    )
+    count = len(evidence.runs(job.token))
+    check(
+        count == 1,
+        expected="the function ran exactly once (the worker was run twice)",
+        observed=f"it ran {count} times",
+        repro=job.repro,
+    )
