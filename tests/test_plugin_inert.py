@@ -1,0 +1,174 @@
+"""The plugin stays out of ordinary pytest runs; its options do what they say.
+
+Every run here is a subprocess: the kit sets Django up, once per process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+
+from conformance.spec import load_clauses
+from conformance.versions import API_ROOT
+
+from .conftest import REPO_ROOT
+
+pytestmark = pytest.mark.kit
+
+#: The baseline backend of the installed Django (or of the backport on 5.2).
+BASELINE = f"{API_ROOT}.backends.immediate.ImmediateBackend"
+PRIORITY_CLAUSES = {c.id for c in load_clauses().values() if c.family.id == "priority"}
+
+
+@pytest.fixture
+def kit_pytester(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> pytest.Pytester:
+    """A pytester whose subprocesses import this checkout and no user settings."""
+    monkeypatch.setenv(
+        "PYTHONPATH",
+        os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+    )
+    for name in ("DJANGO_SETTINGS_MODULE", "CONFORMANCE_SETTINGS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    return pytester
+
+
+# -- without --task-backend: nothing happens ---------------------------------------
+ORDINARY_TEST = """
+import os
+import sys
+
+
+def test_ordinary():
+    # The plugin is loaded (pytest11 entry point) but has done nothing:
+    # no settings written, no Django set up, no kit module imported.
+    assert "conformance.plugin" in sys.modules
+    assert "CONFORMANCE_SETTINGS_FILE" not in os.environ
+    assert "DJANGO_SETTINGS_MODULE" not in os.environ
+    assert "conformance.django_settings" not in sys.modules
+    assert "conformance.compat" not in sys.modules
+    from django.apps import apps
+    assert not apps.ready
+"""
+
+
+def test_ordinary_run_is_untouched(kit_pytester: pytest.Pytester) -> None:
+    kit_pytester.makepyfile(test_ordinary=ORDINARY_TEST)
+    result = kit_pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=1)
+    output = result.stdout.str()
+    # Exactly the user's test was collected: no suite, no report, no header.
+    assert "collected 1 item" in output
+    assert not [line for line in result.stdout.lines if line.startswith("conformance:")]
+    assert "conformance report" not in output
+    assert "test_ordinary.py::test_ordinary PASSED" in output
+
+
+def test_ordinary_collection_holds_no_suite(kit_pytester: pytest.Pytester) -> None:
+    kit_pytester.makepyfile(test_ordinary=ORDINARY_TEST)
+    result = kit_pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--collect-only", "-q"
+    )
+    assert result.ret == 0
+    collected = [line for line in result.stdout.lines if "::" in line]
+    assert collected == ["test_ordinary.py::test_ordinary"]
+
+
+def test_options_are_registered(kit_pytester: pytest.Pytester) -> None:
+    result = kit_pytester.runpytest_subprocess("-p", "no:cacheprovider", "--help")
+    assert result.ret == 0
+    help_text = result.stdout.str()
+    for option in ("--task-backend", "--task-report", "--task-clause", "--task-worker"):
+        assert option in help_text
+
+
+# -- --task-report ---------------------------------------------------------------
+def test_json_report_has_the_documented_keys(run_kit: Any) -> None:
+    run = run_kit(BASELINE, clauses=["priority"])
+    assert run.ret == 0, run.output
+    report = run.report
+    assert report["backend"] == BASELINE
+    assert isinstance(report["django"], str)
+    assert report["django"].startswith("Django ")
+    assert isinstance(report["kit"], str)
+    assert report["kit"]
+    assert isinstance(report["flags"], dict)
+    assert report["flags"]
+    assert all(isinstance(value, bool) for value in report["flags"].values())
+    known = load_clauses()
+    assert {entry["id"] for entry in report["clauses"]} == PRIORITY_CLAUSES
+    for entry in report["clauses"]:
+        assert entry["level"] == known[entry["id"]].level
+        assert entry["outcome"] in {"pass", "fail", "warn", "n/a"}
+    # The flag gates clauses both ways: the other side is n/a, never "pass".
+    supported = report["flags"]["supports_priority"]
+    assert run.outcome("PRIORITY-IN-RANGE-ACCEPTED") == ("pass" if supported else "n/a")
+    assert run.outcome("PRIORITY-UNSUPPORTED-REJECTED") == (
+        "n/a" if supported else "pass"
+    )
+
+
+def test_markdown_report_is_a_table_of_clauses(kit_pytester: pytest.Pytester) -> None:
+    target = kit_pytester.path / "report.md"
+    result = kit_pytester.runpytest_subprocess(
+        f"--task-backend={BASELINE}",
+        "--task-clause=priority",
+        f"--task-report={target}",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert result.ret == 0, result.stdout.str()
+    text = target.read_text(encoding="utf-8")
+    assert f"`{BASELINE}`" in text
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| Clause |"))
+    assert set(lines[header + 1]) <= set("|-: ")
+    rows = [line for line in lines[header + 2 :] if line.startswith("|")]
+    assert {row.split("|")[1].strip().strip("`") for row in rows} == PRIORITY_CLAUSES
+    assert all(row.count("|") == lines[header].count("|") for row in rows)
+
+
+def test_report_with_an_unknown_suffix_is_refused(
+    kit_pytester: pytest.Pytester,
+) -> None:
+    target = kit_pytester.path / "report.txt"
+    result = kit_pytester.runpytest_subprocess(
+        f"--task-backend={BASELINE}",
+        "--task-clause=PRIORITY-OUT-OF-RANGE-REJECTED",
+        f"--task-report={target}",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert result.ret != 0
+    assert not target.exists()
+
+
+# -- --task-clause -----------------------------------------------------------------
+def test_task_clause_selects_one_clause(run_kit: Any) -> None:
+    run = run_kit(BASELINE, clauses=["PRIORITY-OUT-OF-RANGE-REJECTED"])
+    assert run.ret == 0, run.output
+    assert run.outcomes() == {"PRIORITY-OUT-OF-RANGE-REJECTED": "pass"}
+
+
+def test_task_clause_repeats_and_mixes_ids_and_families(run_kit: Any) -> None:
+    run = run_kit(BASELINE, clauses=["PRIORITY-OUT-OF-RANGE-REJECTED", "queues"])
+    queues = {c.id for c in load_clauses().values() if c.family.id == "queues"}
+    assert set(run.outcomes()) == {"PRIORITY-OUT-OF-RANGE-REJECTED"} | queues
+
+
+def test_unknown_clause_is_a_usage_error(kit_pytester: pytest.Pytester) -> None:
+    target = kit_pytester.path / "report.json"
+    result = kit_pytester.runpytest_subprocess(
+        f"--task-backend={BASELINE}",
+        "--task-clause=NO-SUCH-CLAUSE",
+        f"--task-report={target}",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "NO-SUCH-CLAUSE" in result.stdout.str() + result.stderr.str()
+    assert not target.exists() or not json.loads(target.read_text())["clauses"]

@@ -1,0 +1,149 @@
+"""The spec and the suites agree: every clause has a test, every test a clause.
+
+Read statically (``ast``), so it holds for clauses that no backend in this
+run would reach: a clause gated to Django 6.1, or to ``supports_defer``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conformance.spec import load_clauses
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SPECS = REPO_ROOT / "specs"
+SUITES = REPO_ROOT / "conformance" / "suites"
+CLAUSE_ID = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)*")
+
+
+def _is_clause_call(node: ast.AST) -> bool:
+    """``clause(...)``, ``support.clause(...)`` or ``pytest.mark.clause(...)``."""
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    return (isinstance(func, ast.Name) and func.id == "clause") or (
+        isinstance(func, ast.Attribute) and func.attr == "clause"
+    )
+
+
+def _clause_calls(tree: ast.AST) -> Iterator[ast.Call]:
+    for node in ast.walk(tree):
+        if _is_clause_call(node):
+            assert isinstance(node, ast.Call)
+            yield node
+
+
+def _suite_files() -> list[Path]:
+    return sorted(SUITES.glob("test_*.py"))
+
+
+def _named_clauses() -> dict[str, list[str]]:
+    """Clause ID -> where the suites name it (``file:line``)."""
+    named: dict[str, list[str]] = {}
+    for path in _suite_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for call in _clause_calls(tree):
+            where = f"{path.relative_to(REPO_ROOT)}:{call.lineno}"
+            first = call.args[0] if call.args else None
+            if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+                pytest.fail(f"{where}: clause() must name its ID as a string literal")
+            named.setdefault(first.value, []).append(where)
+    return named
+
+
+def _is_marked(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
+    return any(_is_clause_call(decorator) for decorator in node.decorator_list)
+
+
+def _module_marked(tree: ast.Module) -> bool:
+    """``pytestmark = clause("ID")`` ties every test of the module to one clause."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "pytestmark"
+            for target in node.targets
+        ):
+            return any(True for _ in _clause_calls(node.value))
+    return False
+
+
+def test_there_are_suites_and_clauses() -> None:
+    # The checks below are vacuous without both; so is the kit.
+    assert _suite_files()
+    assert load_clauses(SPECS)
+
+
+def test_every_clause_has_a_test() -> None:
+    untested = sorted(set(load_clauses(SPECS)) - set(_named_clauses()))
+    assert not untested, (
+        f"clauses in specs/ with no test in conformance/suites: {untested}"
+    )
+
+
+def test_every_test_names_a_known_clause() -> None:
+    known = set(load_clauses(SPECS))
+    unknown = {
+        clause_id: where
+        for clause_id, where in _named_clauses().items()
+        if clause_id not in known
+    }
+    assert not unknown, f"suite tests name clauses that specs/ does not have: {unknown}"
+
+
+def test_every_suite_test_is_tied_to_a_clause() -> None:
+    unmarked = []
+    for path in _suite_files():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        if _module_marked(tree):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+                if _is_marked(node):
+                    continue
+                functions = [
+                    child
+                    for child in node.body
+                    if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+                ]
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                functions = [node]
+            else:
+                continue
+            unmarked += [
+                f"{path.relative_to(REPO_ROOT)}:{function.lineno} {function.name}"
+                for function in functions
+                if function.name.startswith("test") and not _is_marked(function)
+            ]
+    assert not unmarked, f"suite tests without @clause(...): {unmarked}"
+
+
+def test_clause_ids_are_upper_kebab_and_prefixed_by_their_family() -> None:
+    wrong = []
+    for clause in load_clauses(SPECS).values():
+        prefix = clause.family.id.upper().replace("_", "-") + "-"
+        if not CLAUSE_ID.fullmatch(clause.id) or not clause.id.startswith(prefix):
+            wrong.append(f"{clause.id} (family {clause.family.id})")
+    assert not wrong, (
+        f"clause IDs must be UPPER-KEBAB and start with the family: {wrong}"
+    )
+
+
+def test_spec_markdown_is_the_rendering_of_the_toml() -> None:
+    rendered = subprocess.run(
+        [sys.executable, "-m", "conformance.spec"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    on_disk = (SPECS / "SPEC.md").read_text(encoding="utf-8")
+    assert on_disk == rendered, (
+        "specs/SPEC.md is stale: regenerate it with "
+        "`python -m conformance.spec > specs/SPEC.md`"
+    )
