@@ -8,20 +8,12 @@ from typing import Any
 import pytest
 
 from conformance import compat, tasks
-from conformance.support import Api, clause, not_applicable, outcome_of
+from conformance.support import TASK_FIELDS, Api, clause, not_applicable, outcome_of
 from conformance.violation import check, describe_exception
 
 # Fields must refuse with AttributeError (FrozenInstanceError is one). Read-only
 # properties must refuse too, but CPython's frozen slots dataclasses raise
 # TypeError for them (Django's own classes do), so any exception will do there.
-TASK_FIELDS = (
-    "func",
-    "priority",
-    "queue_name",
-    "backend",
-    "run_after",
-    "takes_context",
-)
 TASK_PROPERTIES = ("name",)
 RESULT_FIELDS = (
     "task",

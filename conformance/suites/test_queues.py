@@ -11,7 +11,13 @@ from hypothesis import given
 from conformance import compat, definition_targets, tasks
 from conformance.settings_file import ALIAS_OPEN_QUEUES, QUEUES
 from conformance.strategies import any_queue_names, unknown_queue_names
-from conformance.support import Api, check_raises, clause, outcome_of
+from conformance.support import (
+    Api,
+    check_raises,
+    clause,
+    open_queue_task,
+    outcome_of,
+)
 from conformance.violation import check, describe_exception
 
 #: Names stored by enqueue on the open alias: odd, but short enough for any
@@ -141,9 +147,7 @@ def test_any_queue_enqueued_where_queues_empty(api: Api, queue_name: str) -> Non
 @clause("QUEUES-ENQUEUE-REVALIDATES")
 def test_backend_enqueue_rejects_foreign_queue(api: Api) -> None:
     # Valid where QUEUES is [], so it exists; not valid for "default".
-    foreign = tasks.noop.using(
-        backend=ALIAS_OPEN_QUEUES, queue_name="conformance-foreign"
-    )
+    foreign = open_queue_task("conformance-foreign")
     backend = compat.task_backends[compat.DEFAULT_TASK_BACKEND_ALIAS]
     method = api.name("enqueue")
 
