@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -12,8 +12,15 @@ from django.utils.html import format_html_join
 from .models import TaskRecord
 
 
+if TYPE_CHECKING:
+    # Generic in django-stubs only; subscripting it fails at run time.
+    ModelAdmin = admin.ModelAdmin[TaskRecord]
+else:
+    ModelAdmin = admin.ModelAdmin
+
+
 @admin.register(TaskRecord)
-class TaskRecordAdmin(admin.ModelAdmin[TaskRecord]):
+class TaskRecordAdmin(ModelAdmin):
     list_display = (
         "id",
         "task_path",

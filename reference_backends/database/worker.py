@@ -125,6 +125,8 @@ class Worker:
         self.lease_seconds = min(
             b.settings.lease_seconds for b in self.backends.values()
         )
+        if "\n" in self.worker_id or not 0 < len(self.worker_id) <= 64:
+            raise ValueError("a worker id is 1 to 64 characters, on one line")
 
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -229,7 +231,8 @@ class Worker:
         pending: Outcome | None = None
         listening_on: Any = None
         while True:
-            claim = self._may_claim()
+            # An interrupted attempt is written alone: the process is stopping.
+            claim = not (pending is not None and pending.interrupted) and self._may_claim()
             row = self._retrying(self._commit, pending, claim)
             if pending is not None:
                 self._after_commit(pending)
