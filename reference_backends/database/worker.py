@@ -180,7 +180,7 @@ class Worker:
             self.concurrency,
             " (batch)" if self.batch else "",
         )
-        self.recover_expired()
+        self._retrying(self.recover_expired)
         heartbeat = threading.Thread(
             target=self._heartbeat_loop, name=f"{self.worker_id}-heartbeat", daemon=True
         )

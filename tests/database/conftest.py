@@ -134,7 +134,10 @@ def postgres_alias(task_database: None, postgres_cluster: Any) -> str:
     from django.db import connections
 
     url = postgres_cluster.create_database("unit")
-    config = connections.configure_settings({"postgres": database_from_url(url)})["postgres"]
+    # Filled in with Django's defaults the way DATABASES entries are.
+    config = connections.configure_settings(
+        {"default": settings.DATABASES["default"], "postgres": database_from_url(url)}
+    )["postgres"]
     connections.settings["postgres"] = config
     settings.DATABASES["postgres"] = config
     call_command("migrate", database="postgres", verbosity=0, interactive=False)

@@ -1,0 +1,145 @@
+"""The backend on a real PostgreSQL (a throwaway cluster), in this process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+
+from conformance import compat
+from reference_backends.database.models import TaskRecord
+from reference_backends.database.worker import Worker
+
+pytestmark = pytest.mark.postgres
+Status = compat.TaskResultStatus
+
+
+def test_enqueue_run_and_read(pg: Any, tasks: Any) -> None:
+    result = tasks.echo.using(backend="postgres", priority=5).enqueue((1,), key={"a": None})
+    assert pg.get_result(result.id).status == Status.READY
+    assert Worker(["postgres"], batch=True, worker_id="pg").run() == 1
+    done = pg.get_result(result.id)
+    assert done.status == Status.SUCCESSFUL
+    assert done.return_value == {"args": [[1]], "kwargs": {"key": {"a": None}}}
+    assert done.worker_ids == ["pg"]
+    assert done.enqueued_at <= done.started_at <= done.finished_at
+    for bad in ("0" * 32, "\x00" * 32, "Z" * 32):
+        with pytest.raises(compat.TaskResultDoesNotExist):
+            pg.get_result(bad)
+    assert list(pg.check()) == []
+
+
+def test_priority_order_and_deferral(pg: Any, tasks: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    log = tmp_path / "log"
+    log.touch()
+    monkeypatch.setenv("REFERENCE_TASKS_LOG", str(log))
+    record = tasks.record.using(backend="postgres")
+    record.using(run_after=timezone.now() + timedelta(hours=1)).enqueue("later")
+    for token, priority in [("a", 0), ("b", 9), ("c", 0), ("d", -9)]:
+        record.using(priority=priority).enqueue(token)
+    Worker(["postgres"], batch=True).run()
+    assert log.read_text().split() == ["b", "a", "c", "d"]
+
+
+def test_bad_rows_fail(pg: Any, tasks: Any) -> None:
+    add = tasks.add.using(backend="postgres")
+    gone, tampered, bad_json = add.enqueue(1, 1), add.enqueue(1, 1), add.enqueue(1, 1)
+    rows = TaskRecord.objects.using("postgres")
+    rows.filter(id=gone.id).update(task_path="tests.database.tasks.gone")
+    rows.filter(id=tampered.id).update(task_path="os.system")
+    rows.filter(id=bad_json.id).update(args="[1,")
+    Worker(["postgres"], batch=True).run()
+    for result in (gone, tampered, bad_json):
+        assert pg.get_result(result.id).status == Status.FAILED
+
+
+def test_idle_worker_wakes_on_notify(pg: Any, tasks: Any) -> None:
+    """Picked up in well under the 5 s poll interval: LISTEN/NOTIFY did it."""
+    worker = Worker(["postgres"], poll_interval=5.0, worker_id="listener")
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        time.sleep(0.3)  # idle, listening
+        latencies = []
+        for _ in range(5):
+            result = tasks.add.using(backend="postgres").enqueue(1, 1)
+            deadline = time.monotonic() + 3
+            while pg.get_result(result.id).status != Status.SUCCESSFUL:
+                assert time.monotonic() < deadline, "not picked up"
+                time.sleep(0.005)
+            done = pg.get_result(result.id)
+            latencies.append((done.started_at - done.enqueued_at).total_seconds())
+            time.sleep(0.1)  # idle again
+    finally:
+        worker.stop()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert sorted(latencies)[2] < 0.5, latencies
+
+
+def test_reconnects_after_the_connection_drops(pg: Any, tasks: Any) -> None:
+    import psycopg
+
+    first = tasks.add.using(backend="postgres").enqueue(1, 1)
+    Worker(["postgres"], batch=True).run()
+    # Kill this thread's server connection, as a server restart would.
+    with connections["postgres"].cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    with psycopg.connect(_url(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    result = _enqueue_via_new_connection(tasks)
+    # The claim fails on the dead connection; the worker reconnects, goes on.
+    assert Worker(["postgres"], batch=True).run() == 1
+    assert pg.get_result(result).status == Status.SUCCESSFUL
+    assert pg.get_result(first.id).status == Status.SUCCESSFUL
+
+
+def _url() -> str:
+    config = connections["postgres"].settings_dict
+    return f"postgres://{config['USER']}@{config['HOST']}:{config['PORT']}/{config['NAME']}"
+
+
+def _enqueue_via_new_connection(tasks: Any) -> str:
+    """Enqueue from a separate thread (its own, healthy connection)."""
+    ids: list[str] = []
+
+    def enqueue() -> None:
+        try:
+            ids.append(tasks.add.using(backend="postgres").enqueue(2, 2).id)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=enqueue)
+    thread.start()
+    thread.join()
+    return ids[0]
+
+
+def test_threads_claim_each_row_once(pg: Any, tasks: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    log = tmp_path / "log"
+    log.touch()
+    monkeypatch.setenv("REFERENCE_TASKS_LOG", str(log))
+    tokens = [f"t{i}" for i in range(300)]
+    for token in tokens:
+        tasks.record.using(backend="postgres").enqueue(token)
+    assert Worker(["postgres"], batch=True, concurrency=4).run() == 300
+    assert sorted(log.read_text().split()) == sorted(tokens)
+
+
+def test_lost_worker_recovery(pg: Any, tasks: Any) -> None:
+    result = tasks.add.using(backend="postgres").enqueue(1, 1)
+    past = timezone.now() - timedelta(minutes=1)
+    TaskRecord.objects.using("postgres").filter(id=result.id).update(
+        status="RUNNING", attempts=1, claimed_by="dead", worker_ids="dead\n", lease_expires_at=past
+    )
+    assert Worker(["postgres"], worker_id="w").recover_expired() == 1
+    lost = pg.get_result(result.id)
+    assert lost.status == Status.FAILED
+    assert lost.errors[0].exception_class_path.endswith("WorkerLost")
