@@ -9,7 +9,8 @@ from here, so no version check is ever repeated elsewhere.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, cast, overload
 
 import django
 
@@ -31,6 +32,20 @@ __all__ = [
     "TASK_DECORATOR_FORWARDS_KWARGS",
 ]
 
+
+class TaskDecorator(Protocol):
+    """The type of ``task``: ``@task`` and ``@task(...)`` both type-check, so
+    functions decorated with it are not "untyped" to ``mypy --strict``."""
+
+    @overload
+    def __call__(self, function: Callable[..., Any], /, **options: Any) -> Any: ...
+
+    @overload
+    def __call__(
+        self, function: None = None, /, **options: Any
+    ) -> Callable[[Callable[..., Any]], Any]: ...
+
+
 _tasks: Any = importlib.import_module(API_ROOT)
 _base: Any = importlib.import_module(f"{API_ROOT}.base")
 _backends_base: Any = importlib.import_module(f"{API_ROOT}.backends.base")
@@ -42,7 +57,7 @@ TaskResult: Any = _base.TaskResult
 TaskError: Any = _base.TaskError
 TaskContext: Any = _base.TaskContext
 TaskResultStatus: Any = _base.TaskResultStatus
-task: Any = _base.task
+task: TaskDecorator = _base.task
 task_backends: Any = _tasks.task_backends
 BaseTaskBackend: Any = _backends_base.BaseTaskBackend
 
@@ -53,13 +68,17 @@ DEFAULT_TASK_QUEUE_NAME: str = _base.DEFAULT_TASK_QUEUE_NAME
 DEFAULT_TASK_BACKEND_ALIAS: str = _base.DEFAULT_TASK_BACKEND_ALIAS
 
 # The backport names two exceptions with an ``Error`` suffix.
-InvalidTask: type[Exception] = getattr(
-    _exceptions, "InvalidTask", getattr(_exceptions, "InvalidTaskError", None)
+InvalidTask = cast(
+    "type[Exception]",
+    getattr(_exceptions, "InvalidTask", getattr(_exceptions, "InvalidTaskError", None)),
 )
-InvalidTaskBackend: type[Exception] = getattr(
-    _exceptions,
-    "InvalidTaskBackend",
-    getattr(_exceptions, "InvalidTaskBackendError", None),
+InvalidTaskBackend = cast(
+    "type[Exception]",
+    getattr(
+        _exceptions,
+        "InvalidTaskBackend",
+        getattr(_exceptions, "InvalidTaskBackendError", None),
+    ),
 )
 TaskResultDoesNotExist: type[Exception] = _exceptions.TaskResultDoesNotExist
 TaskResultMismatch: type[Exception] = _exceptions.TaskResultMismatch
