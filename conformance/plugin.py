@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,13 +146,18 @@ def pytest_load_initial_conftests(
 
     settings_path = workdir / "settings.json"
     state.config.write(settings_path)
-    for name, value in ((ENV_VAR, str(settings_path)), ("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)):
+    for name, value in (
+        (ENV_VAR, str(settings_path)),
+        ("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE),
+    ):
         state.saved_env[name] = os.environ.get(name)
         os.environ[name] = value
     # pytest-django reads --ds before the environment; point it at ours too.
     if getattr(early_config.known_args_namespace, "ds", None):
         early_config.known_args_namespace.ds = SETTINGS_MODULE
-        args[:] = [a for a in args if not a.startswith("--ds")] + [f"--ds={SETTINGS_MODULE}"]
+        args[:] = [a for a in args if not a.startswith("--ds")] + [
+            f"--ds={SETTINGS_MODULE}"
+        ]
 
     import django
 
@@ -173,9 +178,14 @@ def _load_hypothesis_profile(thorough: bool) -> None:
     common: dict[str, Any] = {
         "deadline": None,
         "database": None,  # never litter the user's checkout with .hypothesis/
-        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+        "suppress_health_check": [
+            HealthCheck.too_slow,
+            HealthCheck.function_scoped_fixture,
+        ],
     }
-    settings.register_profile("conformance", max_examples=40, derandomize=True, **common)
+    settings.register_profile(
+        "conformance", max_examples=40, derandomize=True, **common
+    )
     settings.register_profile("conformance-thorough", max_examples=1000, **common)
     settings.load_profile("conformance-thorough" if thorough else "conformance")
 
@@ -267,8 +277,8 @@ def pytest_collection_modifyitems(
     state = _state(config)
     if state is None:
         return
-    from .spec import load_clauses
     from .requirements import unmet
+    from .spec import load_clauses
 
     clauses = load_clauses()
     state.probe_gating = not state.environment.adapter.settled
@@ -296,9 +306,11 @@ def pytest_collection_modifyitems(
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
     if wanted:
-        unknown = wanted - {c.id for c in clauses.values()} - {
-            c.family.id for c in clauses.values()
-        }
+        unknown = (
+            wanted
+            - {c.id for c in clauses.values()}
+            - {c.family.id for c in clauses.values()}
+        )
         if unknown:
             raise pytest.UsageError(f"--task-clause: unknown clause {sorted(unknown)}")
     # Lay the report out in spec order, whatever order the tests run in.
@@ -316,7 +328,7 @@ def pytest_collection_modifyitems(
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Iterator[Any]:
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report: pytest.TestReport = yield
     state = _state(item.config)
     clause_id = clause_of(item)
@@ -360,12 +372,16 @@ def _rerun_command(config: pytest.Config, clause_id: str) -> str:
             skip_value = False
         elif arg in {"--task-clause", "--task-report"}:
             skip_value = True
-        elif not arg.startswith(("--task-clause=", "--task-report=")) and arg != str(SUITES_DIR):
+        elif not arg.startswith(("--task-clause=", "--task-report=")) and arg != str(
+            SUITES_DIR
+        ):
             args.append(arg)
     return shlex.join(["pytest", *args, f"--task-clause={clause_id}"])
 
 
-def _bug_report(item: pytest.Item, clause: Any, violation: BaseException, rerun: str) -> str:
+def _bug_report(
+    item: pytest.Item, clause: Any, violation: BaseException, rerun: str
+) -> str:
     path, lineno, _ = item.location
     notes = "\n".join(getattr(violation, "__notes__", ()))
     return "\n".join(
@@ -432,7 +448,9 @@ def pytest_report_teststatus(
 # ---------------------------------------------------------------------------
 # 5. The report
 # ---------------------------------------------------------------------------
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+def pytest_terminal_summary(
+    terminalreporter: Any, exitstatus: int, config: pytest.Config
+) -> None:
     state = _state(config)
     if state is None or state.report is None:
         return
@@ -471,8 +489,9 @@ def _conformance_database(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     blocker = None
-    if "django_db_blocker" in request.fixturenames or request.config.pluginmanager.hasplugin(
-        "django"
+    if (
+        "django_db_blocker" in request.fixturenames
+        or request.config.pluginmanager.hasplugin("django")
     ):
         blocker = request.getfixturevalue("django_db_blocker")
         blocker.unblock()

@@ -46,7 +46,9 @@ class ConformanceReport:
     adapter: str
     records: dict[str, ClauseRecord] = field(default_factory=dict)
 
-    def record(self, clause: Clause, nodeid: str, outcome: str, detail: str = "") -> None:
+    def record(
+        self, clause: Clause, nodeid: str, outcome: str, detail: str = ""
+    ) -> None:
         rec = self.records.setdefault(clause.id, ClauseRecord(clause))
         previous = rec.tests.get(nodeid)
         if previous is None or _SEVERITY[outcome] > _SEVERITY[previous]:

@@ -82,7 +82,9 @@ def unmet(clause: Clause, env: Environment) -> str | None:
         negated = requirement.startswith("not ")
         name = requirement.removeprefix("not ").strip()
         if name not in REQUIREMENTS:
-            raise UnknownRequirement(f"clause {clause.id}: unknown requirement {name!r}")
+            raise UnknownRequirement(
+                f"clause {clause.id}: unknown requirement {name!r}"
+            )
         if name in ADAPTER_REQUIREMENTS and not getattr(env.adapter, "settled", True):
             continue
         predicate, description = REQUIREMENTS[name]
