@@ -232,7 +232,9 @@ class Worker:
         listening_on: Any = None
         while True:
             # An interrupted attempt is written alone: the process is stopping.
-            claim = not (pending is not None and pending.interrupted) and self._may_claim()
+            claim = (
+                not (pending is not None and pending.interrupted) and self._may_claim()
+            )
             row = self._retrying(self._commit, pending, claim)
             if pending is not None:
                 self._after_commit(pending)

@@ -33,18 +33,28 @@ _WORKDIR = Path(tempfile.mkdtemp(prefix="reference-tasks-tests-"))
 
 def _tasks(database: str = "default") -> dict[str, Any]:
     def alias(queues: list[str], **options: Any) -> dict[str, Any]:
-        return {"BACKEND": BACKEND, "QUEUES": queues, "OPTIONS": {"DATABASE": database, **options}}
+        return {
+            "BACKEND": BACKEND,
+            "QUEUES": queues,
+            "OPTIONS": {"DATABASE": database, **options},
+        }
 
     return {
         "default": alias(["default", "other"]),
-        "at-least-once": alias(["default", "other"], DELIVERY="at-least-once", MAX_ATTEMPTS=3),
+        "at-least-once": alias(
+            ["default", "other"], DELIVERY="at-least-once", MAX_ATTEMPTS=3
+        ),
         "open": alias([]),
     }
 
 
 def _settings() -> dict[str, Any]:
     tasks = _tasks()
-    tasks["postgres"] = {"BACKEND": BACKEND, "QUEUES": [], "OPTIONS": {"DATABASE": "postgres"}}
+    tasks["postgres"] = {
+        "BACKEND": BACKEND,
+        "QUEUES": [],
+        "OPTIONS": {"DATABASE": "postgres"},
+    }
     tasks["immediate"] = {"BACKEND": "reference_backends.immediate.ImmediateBackend"}
     return {
         "SECRET_KEY": "tests-not-secret",
@@ -59,7 +69,9 @@ def _settings() -> dict[str, Any]:
             *REQUIRED_APPS,
             APP,
         ],
-        "DATABASES": {"default": database_from_url(f"sqlite:///{_WORKDIR / 'tests.sqlite3'}")},
+        "DATABASES": {
+            "default": database_from_url(f"sqlite:///{_WORKDIR / 'tests.sqlite3'}")
+        },
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
         "TASKS": tasks,
         "LOGGING_CONFIG": None,
@@ -163,6 +175,7 @@ class KitEnv:
         self.root = root
         self.log = root / "executions.log"
         self.log.touch()
+        self.database_url = database_url
         config = KitConfig(
             backend=BACKEND,
             options=options,
@@ -176,19 +189,23 @@ class KitEnv:
             "DJANGO_SETTINGS_MODULE": "conformance.django_settings",
             "CONFORMANCE_SETTINGS_FILE": str(root / "settings.json"),
             "REFERENCE_TASKS_LOG": str(self.log),
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])
+            ),
         }
 
-    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+    def manage(self, *args: str) -> str:
+        done = subprocess.run(
             [sys.executable, "-m", "django", *args],
             env=self.env,
             cwd=self.root,
             capture_output=True,
             text=True,
-            check=check,
             timeout=300,
         )
+        if done.returncode != 0:
+            raise AssertionError(f"manage.py {' '.join(args)} failed:\n{done.stderr}")
+        return done.stdout
 
     def python(self, code: str) -> str:
         """Run ``code`` with Django set up in a fresh process; return its stdout."""
@@ -217,6 +234,26 @@ class KitEnv:
 
     def executions(self) -> list[str]:
         return self.log.read_text(encoding="utf-8").splitlines()
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Read the task table directly (no Django in this process for it)."""
+        url = self.database_url
+        if url.startswith("sqlite:///"):
+            import sqlite3
+
+            with sqlite3.connect(url.removeprefix("sqlite://")) as connection:
+                return list(connection.execute(sql))
+        import psycopg
+
+        with psycopg.connect(url) as connection:
+            return list(connection.execute(sql))
+
+    def statuses(self) -> dict[str, int]:
+        return dict(
+            self.query(
+                "SELECT status, count(*) FROM reference_tasks_taskrecord GROUP BY status"
+            )
+        )
 
 
 @pytest.fixture

@@ -48,7 +48,9 @@ def _free_port() -> int:
 class PostgresCluster:
     """One cluster in a temporary directory; ``start()``/``stop()`` may repeat."""
 
-    def __init__(self, *, fsync: bool = False, settings: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *, fsync: bool = False, settings: dict[str, str] | None = None
+    ) -> None:
         self.bindir = _bindir()
         self.port = _free_port()
         self.root = Path(tempfile.mkdtemp(prefix="reference-tasks-pg-"))
@@ -87,8 +89,20 @@ class PostgresCluster:
 
     def start(self) -> None:
         options = f"-h 127.0.0.1 -p {self.port} -k {self.root}"
-        options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
+        options += "".join(
+            f" -c {name}={value}" for name, value in self.settings.items()
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")

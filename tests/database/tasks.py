@@ -108,3 +108,13 @@ def not_a_task(path: str) -> None:
 
 # The same Task under another name: enqueue never stores such a path.
 alias_of_add = add
+
+
+@task(takes_context=True)
+def slow_first_attempt(context: Any, token: str, seconds: float) -> str:
+    """Sleeps on its first attempt only: a re-run after a kill finishes fast."""
+    _log(f"start {token} {context.attempt}")
+    if context.attempt == 1:
+        time.sleep(seconds)
+    _log(f"end {token} {context.attempt}")
+    return token

@@ -85,16 +85,33 @@ def test_aenqueue(tasks: Any, backend: DatabaseBackend) -> None:
 
 @pytest.mark.parametrize(
     "bad_id",
-    [None, 123, "", "x", "0" * 31, "0" * 33, "A" * 32, "g" * 32, "\x00" * 32, "../" * 11],
+    [
+        None,
+        123,
+        "",
+        "x",
+        "0" * 31,
+        "0" * 33,
+        "A" * 32,
+        "g" * 32,
+        "\x00" * 32,
+        "../" * 11,
+    ],
 )
-def test_unknown_and_malformed_ids_do_not_exist(backend: DatabaseBackend, bad_id: Any) -> None:
+def test_unknown_and_malformed_ids_do_not_exist(
+    backend: DatabaseBackend, bad_id: Any
+) -> None:
     with pytest.raises(compat.TaskResultDoesNotExist):
         backend.get_result(bad_id)
 
 
 def test_well_formed_unknown_id(backend: DatabaseBackend, tasks: Any) -> None:
     known = tasks.add.enqueue(1, 1).id
-    for candidate in ("0" * 32, known.upper(), known[:-1] + ("0" if known[-1] != "0" else "1")):
+    for candidate in (
+        "0" * 32,
+        known.upper(),
+        known[:-1] + ("0" if known[-1] != "0" else "1"),
+    ):
         with pytest.raises(compat.TaskResultDoesNotExist):
             backend.get_result(candidate)
 
@@ -119,7 +136,9 @@ def test_result_shows_arguments_as_stored(tasks: Any, backend: DatabaseBackend) 
     assert backend.get_result(result.id).args == result.args
 
 
-def test_deferred_task_is_stored_with_run_after(tasks: Any, backend: DatabaseBackend) -> None:
+def test_deferred_task_is_stored_with_run_after(
+    tasks: Any, backend: DatabaseBackend
+) -> None:
     when = timezone.now() + timedelta(hours=1)
     result = tasks.add.using(run_after=when).enqueue(1, 2)
     assert result.status == Status.READY
@@ -147,7 +166,9 @@ def test_enqueue_signal(tasks: Any) -> None:
     ]
 
 
-def test_row_whose_task_is_gone_still_reads(tasks: Any, backend: DatabaseBackend) -> None:
+def test_row_whose_task_is_gone_still_reads(
+    tasks: Any, backend: DatabaseBackend
+) -> None:
     result = tasks.add.using(priority=3).enqueue(1, 2)
     TaskRecord.objects.filter(id=result.id).update(task_path="tests.database.gone.task")
     fetched = backend.get_result(result.id)
@@ -162,9 +183,16 @@ def test_row_whose_task_is_gone_still_reads(tasks: Any, backend: DatabaseBackend
 
 @pytest.mark.parametrize(
     "path",
-    ["os.system", "tests.database.tasks.not_a_task", "tests.database.tasks.alias_of_add", "x"],
+    [
+        "os.system",
+        "tests.database.tasks.not_a_task",
+        "tests.database.tasks.alias_of_add",
+        "x",
+    ],
 )
-def test_tampered_row_still_reads(tasks: Any, backend: DatabaseBackend, path: str) -> None:
+def test_tampered_row_still_reads(
+    tasks: Any, backend: DatabaseBackend, path: str
+) -> None:
     result = tasks.add.enqueue(1, 2)
     TaskRecord.objects.filter(id=result.id).update(task_path=path)
     assert backend.get_result(result.id).id == result.id
@@ -180,7 +208,9 @@ def test_damaged_columns_still_read(tasks: Any, backend: DatabaseBackend) -> Non
     assert fetched.task.module_path == "tests.database.tasks.add"
 
 
-def test_unconfigured_backend_alias_still_reads(tasks: Any, backend: DatabaseBackend) -> None:
+def test_unconfigured_backend_alias_still_reads(
+    tasks: Any, backend: DatabaseBackend
+) -> None:
     result = tasks.add.enqueue(1, 2)
     TaskRecord.objects.filter(id=result.id).update(backend_name="removed-alias")
     fetched = backend.get_result(result.id)
@@ -190,14 +220,21 @@ def test_unconfigured_backend_alias_still_reads(tasks: Any, backend: DatabaseBac
 
 def test_placeholder_for_an_unusable_path(tasks: Any, backend: DatabaseBackend) -> None:
     result = tasks.add.enqueue(1, 2)
-    TaskRecord.objects.filter(id=result.id).update(task_path="<locals>", backend_name="gone")
+    TaskRecord.objects.filter(id=result.id).update(
+        task_path="<locals>", backend_name="gone"
+    )
     assert backend.get_result(result.id).task.func.__name__ == "_unavailable"
 
 
 # -- options and checks ------------------------------------------------------------
 def test_options_parse() -> None:
     options, problems = Options.parse(
-        {"DELIVERY": "at-least-once", "LEASE_SECONDS": 5, "MAX_ATTEMPTS": 2, "POLL_INTERVAL": 0.1}
+        {
+            "DELIVERY": "at-least-once",
+            "LEASE_SECONDS": 5,
+            "MAX_ATTEMPTS": 2,
+            "POLL_INTERVAL": 0.1,
+        }
     )
     assert problems == []
     assert (options.delivery, options.lease_seconds, options.max_attempts) == (
@@ -229,7 +266,9 @@ def test_check_unknown_database_alias() -> None:
     assert [m.id for m in backend.check()] == ["reference_tasks.E003"]
 
 
-def test_check_app_not_installed(backend: DatabaseBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_app_not_installed(
+    backend: DatabaseBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from django.apps import apps
 
     monkeypatch.setattr(apps, "is_installed", lambda name: False)
@@ -239,7 +278,9 @@ def test_check_app_not_installed(backend: DatabaseBackend, monkeypatch: pytest.M
 def test_check_other_vendor(monkeypatch: pytest.MonkeyPatch) -> None:
     from django.conf import settings
 
-    monkeypatch.setitem(settings.DATABASES, "mysql", {"ENGINE": "django.db.backends.mysql"})
+    monkeypatch.setitem(
+        settings.DATABASES, "mysql", {"ENGINE": "django.db.backends.mysql"}
+    )
     backend = DatabaseBackend("x", {"OPTIONS": {"DATABASE": "mysql"}})
     assert [m.id for m in backend.check()] == ["reference_tasks.W003"]
 
@@ -249,14 +290,21 @@ def test_sqlite_checks() -> None:
     assert list(_sqlite_checks("t", "d", {"NAME": "/x.db", "OPTIONS": wal})) == []
     ids = [m.id for m in _sqlite_checks("t", "d", {"NAME": ":memory:"})]
     assert ids == ["reference_tasks.E004", "reference_tasks.W001"]
-    ids = [m.id for m in _sqlite_checks("t", "d", {"NAME": "file:x?mode=memory", "OPTIONS": wal})]
+    ids = [
+        m.id
+        for m in _sqlite_checks(
+            "t", "d", {"NAME": "file:x?mode=memory", "OPTIONS": wal}
+        )
+    ]
     assert ids == ["reference_tasks.E004"]
 
 
 def test_django_check_framework_reports_backend_messages(tasks: Any) -> None:
     from django.core import checks
 
-    messages = [m for m in checks.run_checks() if (m.id or "").startswith("reference_tasks.")]
+    messages = [
+        m for m in checks.run_checks() if (m.id or "").startswith("reference_tasks.")
+    ]
     # Only the "postgres" alias may complain: its database exists once the
     # PostgreSQL tests have started a server.
     assert all("'postgres'" in m.msg for m in messages), messages

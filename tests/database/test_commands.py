@@ -20,10 +20,14 @@ Status = compat.TaskResultStatus
 def test_task_worker_batch(tasks: Any) -> None:
     default = tasks.add.enqueue(1, 1)
     other = tasks.add.using(queue_name="other").enqueue(1, 1)
-    call_command("task_worker", "--batch", "--queue", "other", "--worker-id", "cmd", verbosity=0)
+    call_command(
+        "task_worker", "--batch", "--queue", "other", "--worker-id", "cmd", verbosity=0
+    )
     assert TaskRecord.objects.get(id=other.id).status == "SUCCESSFUL"
     assert TaskRecord.objects.get(id=default.id).status == "READY"
-    call_command("task_worker", "--batch", "--max-tasks", "1", "--concurrency", "2", verbosity=2)
+    call_command(
+        "task_worker", "--batch", "--max-tasks", "1", "--concurrency", "2", verbosity=2
+    )
     assert TaskRecord.objects.get(id=default.id).worker_ids.startswith(
         TaskRecord.objects.get(id=default.id).claimed_by or ""
     )
@@ -32,7 +36,9 @@ def test_task_worker_batch(tasks: Any) -> None:
 
 def test_task_worker_other_backend_alias(tasks: Any) -> None:
     result = tasks.add.using(backend="at-least-once").enqueue(1, 1)
-    call_command("task_worker", "--batch", "--backend", "at-least-once", "--poll-interval", "0.5")
+    call_command(
+        "task_worker", "--batch", "--backend", "at-least-once", "--poll-interval", "0.5"
+    )
     assert TaskRecord.objects.get(id=result.id).status == "SUCCESSFUL"
 
 
@@ -69,16 +75,23 @@ def test_prune(tasks: Any) -> None:
     out = io.StringIO()
     call_command("prune_task_results", "--older-than", "7d", "--dry-run", stdout=out)
     assert "would delete 2 " in out.getvalue()
-    call_command("prune_task_results", "--older-than", "1w", "--status", "FAILED", stdout=out)
+    call_command(
+        "prune_task_results", "--older-than", "1w", "--status", "FAILED", stdout=out
+    )
     assert {i.hex for i in TaskRecord.objects.values_list("id", flat=True)} == {
         old.id,
         recent.id,
         waiting.id,
     }
     call_command("prune_task_results", stdout=out)
-    assert {i.hex for i in TaskRecord.objects.values_list("id", flat=True)} == {recent.id, waiting.id}
+    assert {i.hex for i in TaskRecord.objects.values_list("id", flat=True)} == {
+        recent.id,
+        waiting.id,
+    }
     call_command("prune_task_results", "--older-than", "0", stdout=out)
-    assert {i.hex for i in TaskRecord.objects.values_list("id", flat=True)} == {waiting.id}
+    assert {i.hex for i in TaskRecord.objects.values_list("id", flat=True)} == {
+        waiting.id
+    }
 
 
 @pytest.mark.parametrize("args", [["--backend", "nope"], ["--backend", "immediate"]])
@@ -108,14 +121,20 @@ def test_admin(tasks: Any) -> None:
     assert isinstance(model_admin, TaskRecordAdmin)
     assert not model_admin.has_add_permission(None)  # type: ignore[arg-type]
     assert not model_admin.has_change_permission(None)  # type: ignore[arg-type]
-    record = TaskRecord(errors=json.dumps([{"exception_class_path": "x.Y", "traceback": "<tb>"}]))
+    record = TaskRecord(
+        errors=json.dumps([{"exception_class_path": "x.Y", "traceback": "<tb>"}])
+    )
     html = model_admin.formatted_errors(record)
     assert "x.Y" in html and "&lt;tb&gt;" in html
     assert model_admin.formatted_errors(TaskRecord(errors="[]")) == "-"
     assert model_admin.formatted_errors(TaskRecord(errors="oops")) == "oops"
-    assert str(TaskRecord(id="0" * 32, task_path="a.b", status="READY")).startswith("a.b")
+    assert str(TaskRecord(id="0" * 32, task_path="a.b", status="READY")).startswith(
+        "a.b"
+    )
 
 
 def test_migrations_are_complete(task_database: None) -> None:
     out = io.StringIO()
-    call_command("makemigrations", "reference_tasks", "--check", "--dry-run", stdout=out)
+    call_command(
+        "makemigrations", "reference_tasks", "--check", "--dry-run", stdout=out
+    )

@@ -21,7 +21,9 @@ Status = compat.TaskResultStatus
 
 
 def test_enqueue_run_and_read(pg: Any, tasks: Any) -> None:
-    result = tasks.echo.using(backend="postgres", priority=5).enqueue((1,), key={"a": None})
+    result = tasks.echo.using(backend="postgres", priority=5).enqueue(
+        (1,), key={"a": None}
+    )
     assert pg.get_result(result.id).status == Status.READY
     assert Worker(["postgres"], batch=True, worker_id="pg").run() == 1
     done = pg.get_result(result.id)
@@ -35,7 +37,9 @@ def test_enqueue_run_and_read(pg: Any, tasks: Any) -> None:
     assert list(pg.check()) == []
 
 
-def test_priority_order_and_deferral(pg: Any, tasks: Any, tmp_path: Path, monkeypatch: Any) -> None:
+def test_priority_order_and_deferral(
+    pg: Any, tasks: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
     log = tmp_path / "log"
     log.touch()
     monkeypatch.setenv("REFERENCE_TASKS_LOG", str(log))
@@ -122,7 +126,9 @@ def _enqueue_via_new_connection(tasks: Any) -> str:
     return ids[0]
 
 
-def test_threads_claim_each_row_once(pg: Any, tasks: Any, tmp_path: Path, monkeypatch: Any) -> None:
+def test_threads_claim_each_row_once(
+    pg: Any, tasks: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
     log = tmp_path / "log"
     log.touch()
     monkeypatch.setenv("REFERENCE_TASKS_LOG", str(log))
@@ -137,7 +143,11 @@ def test_lost_worker_recovery(pg: Any, tasks: Any) -> None:
     result = tasks.add.using(backend="postgres").enqueue(1, 1)
     past = timezone.now() - timedelta(minutes=1)
     TaskRecord.objects.using("postgres").filter(id=result.id).update(
-        status="RUNNING", attempts=1, claimed_by="dead", worker_ids="dead\n", lease_expires_at=past
+        status="RUNNING",
+        attempts=1,
+        claimed_by="dead",
+        worker_ids="dead\n",
+        lease_expires_at=past,
     )
     assert Worker(["postgres"], worker_id="w").recover_expired() == 1
     lost = pg.get_result(result.id)

@@ -50,7 +50,12 @@ def test_runs_a_task(tasks: Any) -> None:
     assert done.status == Status.SUCCESSFUL
     assert done.return_value == 5
     assert done.worker_ids == ["test-worker"] and done.attempts == 1
-    assert done.enqueued_at <= done.started_at <= done.last_attempted_at <= done.finished_at
+    assert (
+        done.enqueued_at
+        <= done.started_at
+        <= done.last_attempted_at
+        <= done.finished_at
+    )
     assert done.errors == []
     row = TaskRecord.objects.get(id=result.id)
     assert (row.claimed_by, row.lease_expires_at) == (None, None)
@@ -78,7 +83,9 @@ def test_priority_then_oldest(tasks: Any, log_file: Path) -> None:
 
 
 def test_deferred_only_when_due(tasks: Any) -> None:
-    soon = tasks.add.using(run_after=timezone.now() + timedelta(seconds=0.5)).enqueue(1, 1)
+    soon = tasks.add.using(run_after=timezone.now() + timedelta(seconds=0.5)).enqueue(
+        1, 1
+    )
     later = tasks.add.using(run_after=timezone.now() + timedelta(hours=1)).enqueue(1, 1)
     past = tasks.add.using(run_after=timezone.now() - timedelta(hours=1)).enqueue(1, 1)
     assert run() == 1
@@ -249,8 +256,12 @@ def test_stored_options_no_longer_valid_fail(tasks: Any) -> None:
 
 
 # -- interruption, leases, delivery -----------------------------------------------------
-@pytest.mark.parametrize(("alias", "status"), [("default", "FAILED"), ("at-least-once", "READY")])
-def test_keyboard_interrupt_stops_the_worker(tasks: Any, alias: str, status: str) -> None:
+@pytest.mark.parametrize(
+    ("alias", "status"), [("default", "FAILED"), ("at-least-once", "READY")]
+)
+def test_keyboard_interrupt_stops_the_worker(
+    tasks: Any, alias: str, status: str
+) -> None:
     result = tasks.interrupt.using(backend=alias).enqueue()
     after = tasks.add.using(backend=alias).enqueue(1, 1)
     with pytest.raises(KeyboardInterrupt):
@@ -339,7 +350,13 @@ def test_outcome_of_a_lost_lease_is_discarded(
 def test_renew_leases(tasks: Any) -> None:
     result = tasks.add.enqueue(1, 1)
     worker = Worker(["default"], worker_id="renewer")
-    _tamper(result, status="RUNNING", claimed_by="renewer", attempts=1, lease_expires_at=timezone.now())
+    _tamper(
+        result,
+        status="RUNNING",
+        claimed_by="renewer",
+        attempts=1,
+        lease_expires_at=timezone.now(),
+    )
     row = Queries(compat.task_backends["default"].connection).get(result.id)
     assert row is not None
     worker._track_running(row)
@@ -358,18 +375,25 @@ def test_heartbeat_thread_renews_and_recovers(tasks: Any) -> None:
     worker = Worker(["default"], worker_id="hb")
     worker._heartbeat_done = threading.Event()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(type(compat.task_backends["default"].settings), "heartbeat_seconds", 0.05)
+        patch.setattr(
+            type(compat.task_backends["default"].settings), "heartbeat_seconds", 0.05
+        )
         thread = threading.Thread(target=worker._heartbeat_loop)
         thread.start()
         deadline = time.monotonic() + 5
-        while TaskRecord.objects.get(id=lost.id).status == "RUNNING" and time.monotonic() < deadline:
+        while (
+            TaskRecord.objects.get(id=lost.id).status == "RUNNING"
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.02)
         worker._heartbeat_done.set()
         thread.join()
     assert TaskRecord.objects.get(id=lost.id).status == "FAILED"
 
 
-def test_database_errors_are_retried(tasks: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_database_errors_are_retried(
+    tasks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     result = tasks.add.enqueue(1, 1)
     real = Queries.finish_and_claim
     failures = iter([True, True, False])
@@ -446,7 +470,9 @@ def test_worker_validation(tasks: Any) -> None:
     assert len(default_worker_id()) <= 64
 
 
-def test_worker_across_databases_is_refused(tasks: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_worker_across_databases_is_refused(
+    tasks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     other = compat.task_backends["open"]
     monkeypatch.setattr(other, "settings", type(other.settings)(database="elsewhere"))
     with pytest.raises(ValueError):
@@ -457,7 +483,11 @@ def test_worker_across_databases_is_refused(tasks: Any, monkeypatch: pytest.Monk
 def test_adapter(tasks: Any) -> None:
     backend = compat.task_backends["default"]
     adapter = DatabaseAdapter()
-    assert (adapter.executes, adapter.worker_driven, adapter.record_access) == (True, True, True)
+    assert (adapter.executes, adapter.worker_driven, adapter.record_access) == (
+        True,
+        True,
+        True,
+    )
     assert sibling_aliases(backend) == ["default", "at-least-once", "open"]
     one = tasks.add.enqueue(1, 1)
     two = tasks.add.using(backend="open", queue_name="anything").enqueue(1, 1)

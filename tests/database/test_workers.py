@@ -1,0 +1,146 @@
+"""Real worker processes (``manage.py task_worker``) on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+DATABASES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None for SQLite (a file per test), else a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    cluster = request.getfixturevalue("postgres_cluster")
+    return str(cluster.create_database(f"workers_{time.monotonic_ns()}"))
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> str:
+    process.send_signal(sig)
+    output, _ = process.communicate(timeout=30)
+    return output
+
+
+ENQUEUE = """
+from tests.database import tasks
+for i in range({n}):
+    tasks.record.enqueue(f"t{{i}}")
+"""
+
+
+def test_two_workers_run_each_task_exactly_once(
+    kit_env: Any, database_url: str | None
+) -> None:
+    env = kit_env(database_url)
+    env.python(ENQUEUE.format(n=2000))
+    workers = [env.worker("--worker-id", f"w{n}", "-v0") for n in (1, 2)]
+    try:
+        wait_for(lambda: env.statuses().get("SUCCESSFUL") == 2000, 120, "2,000 tasks")
+    finally:
+        outputs = [stop(worker) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], outputs
+    counts = Counter(env.executions())
+    assert len(counts) == 2000
+    assert set(counts.values()) == {1}
+    assert env.statuses() == {"SUCCESSFUL": 2000}
+    per_worker = dict(
+        env.query(
+            "SELECT worker_ids, count(*) FROM reference_tasks_taskrecord GROUP BY worker_ids"
+        )
+    )
+    assert set(per_worker) == {"w1\n", "w2\n"}, (
+        per_worker
+    )  # both took part, one attempt each
+
+
+SLOW = """
+from tests.database import tasks
+tasks.slow_first_attempt.enqueue("slow", {seconds})
+tasks.record.enqueue("after")
+"""
+
+
+def test_sigterm_lets_the_running_task_finish(
+    kit_env: Any, database_url: str | None
+) -> None:
+    env = kit_env(database_url)
+    env.python(SLOW.format(seconds=1.0))
+    worker = env.worker("--worker-id", "w1")
+    try:
+        wait_for(lambda: "start slow 1" in env.executions(), 30, "the task to start")
+    finally:
+        output = stop(worker)
+    assert worker.returncode == 0, output
+    assert env.executions() == ["start slow 1", "end slow 1"]
+    assert env.statuses() == {"SUCCESSFUL": 1, "READY": 1}
+    assert "SIGTERM received" in output
+
+
+@pytest.mark.parametrize(
+    ("delivery", "final", "runs"),
+    [
+        ("at-most-once", "FAILED", ["start slow 1"]),
+        ("at-least-once", "SUCCESSFUL", None),
+    ],
+)
+def test_sigkill_during_a_task(
+    kit_env: Any,
+    database_url: str | None,
+    delivery: str,
+    final: str,
+    runs: list[str] | None,
+) -> None:
+    env = kit_env(database_url, DELIVERY=delivery, LEASE_SECONDS=1)
+    env.python(SLOW.format(seconds=60))
+    doomed = env.worker("--worker-id", "doomed", "--queue", "default")
+    try:
+        wait_for(lambda: "start slow 1" in env.executions(), 30, "the task to start")
+    finally:
+        stop(doomed, signal.SIGKILL)
+    survivor = env.worker("--worker-id", "survivor")
+    try:
+        wait_for(
+            lambda: (
+                env.statuses().get("READY", 0) == 0 and "RUNNING" not in env.statuses()
+            ),
+            30,
+            "the lost task to settle",
+        )
+    finally:
+        output = stop(survivor)
+    assert survivor.returncode == 0, output
+    [(status, attempts, worker_ids, errors)] = env.query(
+        "SELECT status, attempts, worker_ids, errors FROM reference_tasks_taskrecord"
+        " WHERE task_path LIKE '%slow_first_attempt'"
+    )
+    assert status == final
+    assert "WorkerLost" in errors and errors.count("exception_class_path") == 1
+    if delivery == "at-most-once":
+        assert env.executions().count("start slow 1") == 1
+        assert not [line for line in env.executions() if "slow 2" in line]
+        assert (attempts, worker_ids) == (1, "doomed\n")
+    else:
+        assert "end slow 2" in env.executions()
+        assert (attempts, worker_ids) == (2, "doomed\nsurvivor\n")
+    assert "after" in env.executions()
