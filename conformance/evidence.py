@@ -73,7 +73,11 @@ def encode(value: Any) -> Any:
         return [kind, [encode(item) for item in value]]
     if isinstance(value, dict):
         return ["dict", [[encode(key), encode(item)] for key, item in value.items()]]
-    return ["other", f"{type(value).__module__}.{type(value).__qualname__}", repr(value)]
+    return [
+        "other",
+        f"{type(value).__module__}.{type(value).__qualname__}",
+        repr(value),
+    ]
 
 
 class Unrepresentable:
@@ -201,7 +205,9 @@ def install_signal_recorder() -> None:
         ("finished", compat.task_finished),
     ):
         _RECEIVERS[name] = receiver = _receiver(name)
-        signal.connect(receiver, weak=False, dispatch_uid=f"conformance-evidence-{name}")
+        signal.connect(
+            receiver, weak=False, dispatch_uid=f"conformance-evidence-{name}"
+        )
 
 
 def recorded_signals(result_ids: set[str]) -> Iterator[RecordedSignal]:

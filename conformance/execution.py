@@ -12,6 +12,8 @@ process per pass, that is the difference between seconds and minutes.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import os
 import subprocess
@@ -72,7 +74,9 @@ class Driver:
         if not self.worker_driven:
             return None
         try:
-            self.adapter.run_ready(self.backend, list(queue_names) if queue_names else None)
+            self.adapter.run_ready(
+                self.backend, list(queue_names) if queue_names else None
+            )
         except KeyboardInterrupt:
             raise
         except BaseException as exc:
@@ -88,22 +92,17 @@ class Driver:
         api = Api(form)
         deadline = time.monotonic() + self.adapter.timeout
         delay = 0.005
-        while not result.is_finished:
+        while True:
+            # At least one refresh in the form under test, even when finished.
             try:
                 api.refresh(result)
             except NotImplementedError as exc:
-                return describe_exception(exc)
+                # A synchronous backend's result is final already.
+                return None if result.is_finished else describe_exception(exc)
             if result.is_finished or time.monotonic() > deadline:
-                break
+                return None
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
-        if result.is_finished:
-            # The final observation in the form under test.
-            try:
-                api.refresh(result)
-            except NotImplementedError:
-                pass
-        return None
 
 
 def observable(reason: str | None, backend: Any, what: str) -> None:
@@ -146,7 +145,10 @@ class Job:
     @property
     def repro(self) -> str:
         call = ", ".join(
-            [*(repr(a) for a in self.args), *(f"{k}={v!r}" for k, v in self.kwargs.items())]
+            [
+                *(repr(a) for a in self.args),
+                *(f"{k}={v!r}" for k, v in self.kwargs.items()),
+            ]
         )
         enqueue = "aenqueue" if self.form == "async" else "enqueue"
         module = self.task.func.__module__
@@ -287,7 +289,7 @@ def timestamp_problems(result: Any, earliest: datetime, latest: datetime) -> lis
     within the run (``earliest``..``latest``, with :data:`CLOCK_SLACK`).
     """
     problems: list[str] = []
-    values = {name: getattr(result, name, None) for name in TIMESTAMPS}
+    values: dict[str, Any] = {name: getattr(result, name, None) for name in TIMESTAMPS}
     for name, value in values.items():
         if not isinstance(value, datetime):
             problems.append(f"{name} is {value!r}, not a datetime")
@@ -295,7 +297,7 @@ def timestamp_problems(result: Any, earliest: datetime, latest: datetime) -> lis
             problems.append(f"{name} is naive ({value!r})")
     if problems:
         return problems
-    for before, after in zip(TIMESTAMPS, TIMESTAMPS[1:], strict=False):
+    for before, after in itertools.pairwise(TIMESTAMPS):
         if values[before] > values[after]:
             problems.append(
                 f"{before} ({values[before].isoformat()}) is after "
@@ -429,15 +431,16 @@ def shared_batch(adapter: Any, backend: Any) -> Batch:
     batch.add("return-tuple", lambda t: (tasks.return_tuple, (), {}))
     batch.add(
         "return-sample",
-        lambda t: (tasks.return_decoded, (json.dumps(encode_value(RETURN_SAMPLE)),), {}),
+        lambda t: (
+            tasks.return_decoded,
+            (json.dumps(encode_value(RETURN_SAMPLE)),),
+            {},
+        ),
     )
     for kind in FAILURE_KINDS:
-        batch.add(
-            f"fail-{kind}",
-            lambda t, kind=kind: (tasks.raise_exception, (kind, failure_message(t)), {}),
-        )
+        batch.add(f"fail-{kind}", functools.partial(_raising, kind))
     for label, name in UNSERIALIZABLE_TASKS.items():
-        batch.add(label, lambda t, name=name: (getattr(tasks, name), (), {}))
+        batch.add(label, functools.partial(_returning_from, name))
     batch.add(
         "context",
         lambda t: (tasks.capture_context, (t, *CONTEXT_ARGS), CONTEXT_KWARGS),
@@ -449,12 +452,28 @@ def shared_batch(adapter: Any, backend: Any) -> Batch:
             "async-echo",
             lambda t: (async_tasks.async_echo, CAPTURE_ARGS, {"key": [1, (2,)]}),
         )
-        batch.add("async-fail", lambda t: (async_tasks.async_fail, (failure_message(t),), {}))
+        batch.add(
+            "async-fail", lambda t: (async_tasks.async_fail, (failure_message(t),), {})
+        )
         batch.add("async-context", lambda t: (async_tasks.async_with_context, (), {}))
     # Enqueued last: it runs only if the worker survived everything above.
     batch.add("after", lambda t: (tasks.capture, (t,), {}))
     batch.execute()
     return batch
+
+
+def _raising(kind: str, token: str) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    from . import tasks
+
+    return tasks.raise_exception, (kind, failure_message(token)), {}
+
+
+def _returning_from(
+    name: str, token: str
+) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    from . import tasks
+
+    return getattr(tasks, name), (), {}
 
 
 def failure_message(token: str) -> str:

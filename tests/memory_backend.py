@@ -29,7 +29,6 @@ import json
 import os
 import re
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -132,7 +131,9 @@ class MemoryBackend(compat.BaseTaskBackend):  # type: ignore[misc]
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
         directory = self.options.get("DIRECTORY")
-        self.store = self.store_class(Path(directory) if directory else default_directory())
+        self.store = self.store_class(
+            Path(directory) if directory else default_directory()
+        )
 
     # -- enqueue ------------------------------------------------------------
     def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
@@ -189,7 +190,9 @@ class MemoryBackend(compat.BaseTaskBackend):  # type: ignore[misc]
         except ImportError as exc:
             raise UnresolvableTask(f"cannot import {record['path']!r}: {exc}") from exc
         if not isinstance(found, self.task_class):
-            raise UnresolvableTask(f"{record['path']!r} is not a {self.task_class.__name__}")
+            raise UnresolvableTask(
+                f"{record['path']!r} is not a {self.task_class.__name__}"
+            )
         return found.using(
             priority=record["priority"],
             queue_name=record["queue_name"],
@@ -212,9 +215,10 @@ class MemoryBackend(compat.BaseTaskBackend):  # type: ignore[misc]
             func = import_string(record["path"])
         except ImportError:
             func = None
-        if not callable(func) or getattr(func, "__qualname__", "") != record["path"].rsplit(
-            ".", 1
-        )[-1]:
+        if (
+            not callable(func)
+            or getattr(func, "__qualname__", "") != record["path"].rsplit(".", 1)[-1]
+        ):
             func = _placeholder_task_function
         return self.task_class(
             func=func,
@@ -250,7 +254,9 @@ class MemoryBackend(compat.BaseTaskBackend):  # type: ignore[misc]
     def is_due(self, due_microseconds: int, now: datetime) -> bool:
         return due_microseconds <= int(now.timestamp() * 1_000_000)
 
-    def ready_in_order(self, queue_names: Sequence[str] | None) -> Iterator[dict[str, Any]]:
+    def ready_in_order(
+        self, queue_names: Sequence[str] | None
+    ) -> Iterator[dict[str, Any]]:
         """Claim ready tasks one by one: highest priority, then oldest, due only.
 
         One listing serves a whole pass; the caller lists again until a
@@ -309,7 +315,9 @@ class MemoryBackend(compat.BaseTaskBackend):  # type: ignore[misc]
     def serialise_return(self, value: Any) -> Any:
         return json.loads(json.dumps(compat.normalize_json(value)))
 
-    def finish(self, record: dict[str, Any], error: BaseException | None = None) -> None:
+    def finish(
+        self, record: dict[str, Any], error: BaseException | None = None
+    ) -> None:
         if error is None:
             record["status"] = TaskResultStatus.SUCCESSFUL.value
         else:
@@ -317,7 +325,10 @@ class MemoryBackend(compat.BaseTaskBackend):  # type: ignore[misc]
             record["return_value"] = None
             kind = type(error)
             record["errors"].append(
-                [f"{kind.__module__}.{kind.__qualname__}", "".join(format_exception(error))]
+                [
+                    f"{kind.__module__}.{kind.__qualname__}",
+                    "".join(format_exception(error)),
+                ]
             )
         record["finished_at"] = _when(timezone.now())
         self.store.save(record)
@@ -350,7 +361,9 @@ class MemoryAdapter(Adapter):
     worker_driven = True
     record_access = True
 
-    def __init__(self, worker: WorkerCallable | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self, worker: WorkerCallable | None = None, timeout: float = 10.0
+    ) -> None:
         super().__init__(worker=worker or run_ready, timeout=timeout)
 
     def set_task_path(self, backend: Any, result_id: str, path: str) -> None:

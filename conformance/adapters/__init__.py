@@ -13,11 +13,11 @@ from django.utils.module_loading import import_string
 from .base import Adapter, RecordAccessUnsupported, WorkerCallable
 
 __all__ = [
+    "KNOWN_ADAPTERS",
     "Adapter",
     "RecordAccessUnsupported",
     "WorkerCallable",
     "adapter_for",
-    "KNOWN_ADAPTERS",
 ]
 
 #: Backend class path -> adapter class path. Paths, so that a backend whose

@@ -58,7 +58,9 @@ def test_arguments_property(api: Api, task_adapter: Any, task_backend: Any) -> N
     )
     def enqueue(args: list[Any], kwargs: dict[str, Any]) -> None:
         token = new_token()
-        jobs.append((token, args, kwargs, api.enqueue(tasks.capture, token, *args, **kwargs)))
+        jobs.append(
+            (token, args, kwargs, api.enqueue(tasks.capture, token, *args, **kwargs))
+        )
 
     enqueue()
     worker_error = driver.run()

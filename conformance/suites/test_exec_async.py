@@ -15,15 +15,24 @@ from conformance.violation import check, describe_exception
 def test_coroutine_succeeds(api: Api, task_adapter: Any, task_backend: Any) -> None:
     job = shared_batch(task_adapter, task_backend).job("async-echo", api.form)
     result = job.finished(task_backend)
-    check(result.status == SUCCESSFUL, expected="SUCCESSFUL",
-          observed=f"{summary(result)}, errors={result.errors!r}", repro=job.repro)
+    check(
+        result.status == SUCCESSFUL,
+        expected="SUCCESSFUL",
+        observed=f"{summary(result)}, errors={result.errors!r}",
+        repro=job.repro,
+    )
     expected = json_round_trip({"args": list(job.args), "kwargs": job.kwargs})
     try:
         value = result.return_value
     except Exception as exc:
         value = describe_exception(exc)
     difference = json_difference(expected, value, "return_value")
-    check(difference is None, expected=repr(expected), observed=difference, repro=job.repro)
+    check(
+        difference is None,
+        expected=repr(expected),
+        observed=difference,
+        repro=job.repro,
+    )
 
 
 @clause("ASYNC-EXECUTION-FAILS")
@@ -43,8 +52,12 @@ def test_coroutine_fails(api: Api, task_adapter: Any, task_backend: Any) -> None
 def test_coroutine_context(api: Api, task_adapter: Any, task_backend: Any) -> None:
     job = shared_batch(task_adapter, task_backend).job("async-context", api.form)
     result = job.finished(task_backend)
-    check(result.status == SUCCESSFUL, expected="SUCCESSFUL",
-          observed=f"{summary(result)}, errors={result.errors!r}", repro=job.repro)
+    check(
+        result.status == SUCCESSFUL,
+        expected="SUCCESSFUL",
+        observed=f"{summary(result)}, errors={result.errors!r}",
+        repro=job.repro,
+    )
     seen = result.return_value
     check(
         seen.get("id") == result.id

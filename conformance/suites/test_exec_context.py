@@ -11,7 +11,9 @@ from conformance.support import Api, clause, json_difference, json_round_trip
 from conformance.violation import check
 
 
-def _context(api: Api, task_adapter: Any, task_backend: Any) -> tuple[Any, dict[str, Any]]:
+def _context(
+    api: Api, task_adapter: Any, task_backend: Any
+) -> tuple[Any, dict[str, Any]]:
     """The context job and what the function saw in its context."""
     __tracebackhide__ = True
     job = shared_batch(task_adapter, task_backend).job("context", api.form)
@@ -42,12 +44,18 @@ def test_context_received(api: Api, task_adapter: Any, task_backend: Any) -> Non
     }
     observed = {"args": list(seen["args"]), "kwargs": seen["kwargs"]}
     difference = json_difference(expected, observed, "received")
-    check(difference is None, expected=f"then the arguments {expected!r}",
-          observed=difference, repro=job.repro)
+    check(
+        difference is None,
+        expected=f"then the arguments {expected!r}",
+        observed=difference,
+        repro=job.repro,
+    )
 
 
 @clause("CONTEXT-DESCRIBES-RESULT")
-def test_context_describes_result(api: Api, task_adapter: Any, task_backend: Any) -> None:
+def test_context_describes_result(
+    api: Api, task_adapter: Any, task_backend: Any
+) -> None:
     job, seen = _context(api, task_adapter, task_backend)
     result = job.result
     expected = {
@@ -59,7 +67,12 @@ def test_context_describes_result(api: Api, task_adapter: Any, task_backend: Any
     }
     observed = {name: seen[name] for name in expected}
     difference = json_difference(expected, observed, "context.task_result")
-    check(difference is None, expected=repr(expected), observed=difference, repro=job.repro)
+    check(
+        difference is None,
+        expected=repr(expected),
+        observed=difference,
+        repro=job.repro,
+    )
 
 
 @clause("CONTEXT-RUNNING")

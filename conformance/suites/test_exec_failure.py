@@ -7,7 +7,12 @@ from typing import Any
 import pytest
 
 from conformance import compat, evidence, execution, tasks
-from conformance.execution import FAILED, FAILURE_KINDS, UNSERIALIZABLE_TASKS, shared_batch
+from conformance.execution import (
+    FAILED,
+    FAILURE_KINDS,
+    UNSERIALIZABLE_TASKS,
+    shared_batch,
+)
 from conformance.support import Api, clause
 from conformance.support import result_summary as summary
 from conformance.violation import check, describe_exception
@@ -35,24 +40,40 @@ def _failed(api: Api, task_adapter: Any, task_backend: Any, label: str) -> Any:
 
 @clause("FAILURE-STATUS")
 @pytest.mark.parametrize("label", FAILURES)
-def test_raising_task_fails(api: Api, task_adapter: Any, task_backend: Any, label: str) -> None:
+def test_raising_task_fails(
+    api: Api, task_adapter: Any, task_backend: Any, label: str
+) -> None:
     job, result = _failed(api, task_adapter, task_backend, label)
-    check(result.is_finished, expected="is_finished True", observed=summary(result),
-          repro=job.repro)
+    check(
+        result.is_finished,
+        expected="is_finished True",
+        observed=summary(result),
+        repro=job.repro,
+    )
     try:
         value = result.return_value
     except ValueError:
         return
     except Exception as exc:
-        check(False, expected="return_value raises ValueError",
-              observed=describe_exception(exc), repro=job.repro)
-    check(False, expected="return_value raises ValueError", observed=f"returned {value!r}",
-          repro=job.repro)
+        check(
+            False,
+            expected="return_value raises ValueError",
+            observed=describe_exception(exc),
+            repro=job.repro,
+        )
+    check(
+        False,
+        expected="return_value raises ValueError",
+        observed=f"returned {value!r}",
+        repro=job.repro,
+    )
 
 
 @clause("FAILURE-ERRORS")
 @pytest.mark.parametrize("label", FAILURES)
-def test_one_error_per_attempt(api: Api, task_adapter: Any, task_backend: Any, label: str) -> None:
+def test_one_error_per_attempt(
+    api: Api, task_adapter: Any, task_backend: Any, label: str
+) -> None:
     job, result = _failed(api, task_adapter, task_backend, label)
     errors = result.errors
     check(
@@ -73,9 +94,13 @@ def test_one_error_per_attempt(api: Api, task_adapter: Any, task_backend: Any, l
 
 @clause("FAILURE-EXCEPTION-CLASS")
 @pytest.mark.parametrize("kind", FAILURE_KINDS)
-def test_exception_class(api: Api, task_adapter: Any, task_backend: Any, kind: str) -> None:
+def test_exception_class(
+    api: Api, task_adapter: Any, task_backend: Any, kind: str
+) -> None:
     job, result = _failed(api, task_adapter, task_backend, f"fail-{kind}")
-    check(result.errors, expected="a TaskError", observed="errors == []", repro=job.repro)
+    check(
+        result.errors, expected="a TaskError", observed="errors == []", repro=job.repro
+    )
     error = result.errors[-1]
     check(
         error.exception_class_path == _class_path(kind),
@@ -101,7 +126,9 @@ def test_exception_class(api: Api, task_adapter: Any, task_backend: Any, kind: s
 @pytest.mark.parametrize("kind", FAILURE_KINDS)
 def test_traceback(api: Api, task_adapter: Any, task_backend: Any, kind: str) -> None:
     job, result = _failed(api, task_adapter, task_backend, f"fail-{kind}")
-    check(result.errors, expected="a TaskError", observed="errors == []", repro=job.repro)
+    check(
+        result.errors, expected="a TaskError", observed="errors == []", repro=job.repro
+    )
     traceback = result.errors[-1].traceback
     message = execution.failure_message(job.token)
     name = tasks.EXCEPTIONS[kind].__name__
@@ -154,8 +181,16 @@ def test_unserializable_return_fails(
 
 @clause("FAILURE-TIMESTAMPS")
 @pytest.mark.parametrize("label", FAILURES)
-def test_failure_timestamps(api: Api, task_adapter: Any, task_backend: Any, label: str) -> None:
+def test_failure_timestamps(
+    api: Api, task_adapter: Any, task_backend: Any, label: str
+) -> None:
     job, result = _failed(api, task_adapter, task_backend, label)
-    problems = execution.timestamp_problems(result, job.started, job.observed_at or job.started)
-    check(not problems, expected="timestamps set, aware, ordered, within the run",
-          observed="; ".join(problems), repro=job.repro)
+    problems = execution.timestamp_problems(
+        result, job.started, job.observed_at or job.started
+    )
+    check(
+        not problems,
+        expected="timestamps set, aware, ordered, within the run",
+        observed="; ".join(problems),
+        repro=job.repro,
+    )

@@ -9,7 +9,12 @@ from typing import Any, ClassVar
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    rule,
+    run_state_machine_as_test,
+)
 
 from conformance import compat, evidence, tasks
 from conformance.execution import (
@@ -73,7 +78,13 @@ class Observation:
         )
 
     def final_fields(self) -> tuple[Any, ...]:
-        return (self.status, self.return_value, self.errors, self.worker_ids, self.finished_at)
+        return (
+            self.status,
+            self.return_value,
+            self.errors,
+            self.worker_ids,
+            self.finished_at,
+        )
 
 
 def transition_problems(before: Observation, after: Observation) -> list[str]:
@@ -146,7 +157,9 @@ class LifecycleMachine(RuleBasedStateMachine):
             return False
         return True
 
-    @rule(target=results, kind=st.sampled_from(sorted(KINDS)), form=st.sampled_from(FORMS))
+    @rule(
+        target=results, kind=st.sampled_from(sorted(KINDS)), form=st.sampled_from(FORMS)
+    )
     def enqueue(self, kind: str, form: str) -> str:
         task, args = KINDS[kind]
         result = Api(form).enqueue(task, *args)
@@ -190,8 +203,12 @@ class LifecycleMachine(RuleBasedStateMachine):
             return
         self.steps.append("worker runs (teardown)")
         error = self.driver.run()
-        check(error is None, expected="the worker runs the ready tasks",
-              observed=describe_exception(error), repro="\n".join(self.steps))
+        check(
+            error is None,
+            expected="the worker runs the ready tasks",
+            observed=describe_exception(error),
+            repro="\n".join(self.steps),
+        )
         for result in self.held.values():
             if self.driver.settle(result) is not None:
                 return  # cannot refresh: nothing more to see
@@ -213,7 +230,9 @@ def test_transitions_model(task_adapter: Any, task_backend: Any) -> None:
 
 
 @clause("LIFECYCLE-READY-UNTIL-RUN")
-def test_ready_until_worker_runs(api: Api, task_adapter: Any, task_backend: Any) -> None:
+def test_ready_until_worker_runs(
+    api: Api, task_adapter: Any, task_backend: Any
+) -> None:
     token = new_token()
     result = api.enqueue(tasks.capture, token)
     repro = f"result = tasks.capture.{api.name('enqueue')}('token')  # no worker yet"
@@ -244,7 +263,9 @@ def test_ready_until_worker_runs(api: Api, task_adapter: Any, task_backend: Any)
 
 
 @clause("LIFECYCLE-RUNNING-WHILE-EXECUTING")
-def test_running_while_executing(api: Api, task_adapter: Any, task_backend: Any) -> None:
+def test_running_while_executing(
+    api: Api, task_adapter: Any, task_backend: Any
+) -> None:
     from django.db import connections
 
     driver = Driver(task_adapter, task_backend)

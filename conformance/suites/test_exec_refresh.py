@@ -38,7 +38,9 @@ def test_refresh_shows_outcome(
     result = job.finished(task_backend)
     fresh = _fresh(api, task_backend, result.id)
     if fresh is None:
-        not_applicable("get_result raises NotImplementedError (supports_get_result=False)")
+        not_applicable(
+            "get_result raises NotImplementedError (supports_get_result=False)"
+        )
     differences = field_differences(result_fields(fresh), result_fields(result))
     check(
         not differences,
@@ -50,7 +52,9 @@ def test_refresh_shows_outcome(
 
 @clause("REFRESH-KEEPS-INPUTS")
 @pytest.mark.parametrize("label", LABELS)
-def test_inputs_kept(api: Api, task_adapter: Any, task_backend: Any, label: str) -> None:
+def test_inputs_kept(
+    api: Api, task_adapter: Any, task_backend: Any, label: str
+) -> None:
     job = shared_batch(task_adapter, task_backend).job(label, api.form)
     result = job.outcome(task_backend)
     given = {name: job.at_enqueue[name] for name in INPUTS}

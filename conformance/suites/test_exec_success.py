@@ -94,7 +94,8 @@ def test_return_value_property(api: Api, task_adapter: Any, task_backend: Any) -
         observed=describe_exception(worker_error),
     )
     for value, result in jobs:
-        repro = f"tasks.return_decoded.{api.name('enqueue')}(json.dumps(evidence.encode({value!r})))"
+        encoded = f"json.dumps(evidence.encode({value!r}))"
+        repro = f"tasks.return_decoded.{api.name('enqueue')}({encoded})"
         execution.observable(
             driver.settle(result, api.form), task_backend, "return value"
         )

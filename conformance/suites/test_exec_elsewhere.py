@@ -1,0 +1,127 @@
+"""Results seen from another thread and another process (specs/execution-elsewhere.toml)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance import tasks
+from conformance.execution import (
+    Driver,
+    comparable,
+    fields_in_other_process,
+    get_result_in_form,
+    new_token,
+    result_fields,
+    shared_batch,
+)
+from conformance.support import clause, in_an_hour, in_other_thread
+from conformance.violation import check, describe_exception
+
+FINISHED_LABELS = ("capture", "return-sample", "fail-TaskFailure")
+
+
+def _subjects(task_adapter: Any, task_backend: Any) -> dict[str, tuple[Any, str]]:
+    """Results to look at from elsewhere: label -> (task, id)."""
+    subjects: dict[str, tuple[Any, str]] = {}
+    driver = Driver(task_adapter, task_backend)
+    if task_adapter.executes:
+        batch = shared_batch(task_adapter, task_backend)  # runs the worker once
+        for label in FINISHED_LABELS:
+            for form in ("sync", "async"):
+                job = batch.job(label, form)
+                result = job.finished(task_backend)
+                subjects[f"{label} ({form})"] = (job.task, result.id)
+    # One that stays READY while we look: no worker runs, or it is deferred.
+    waiting = None
+    if driver.worker_driven or not task_adapter.executes:
+        waiting = tasks.capture
+    elif getattr(task_backend, "supports_defer", False):
+        waiting = tasks.capture.using(run_after=in_an_hour())
+    if waiting is not None:
+        subjects["ready"] = (waiting, waiting.enqueue(new_token()).id)
+    return subjects
+
+
+def _here(task_backend: Any, result_id: str) -> dict[str, Any]:
+    return result_fields(task_backend.get_result(result_id))
+
+
+def _differences_or_error(expected: dict[str, Any], fetch: Any) -> str | None:
+    try:
+        observed = result_fields(fetch())
+    except Exception as exc:
+        return describe_exception(exc)
+    wrong = [
+        f"{name}: here {expected.get(name)!r}, there {observed.get(name)!r}"
+        for name in sorted(set(expected) | set(observed))
+        if expected.get(name) != observed.get(name)
+    ]
+    return "; ".join(wrong) or None
+
+
+@clause("RESULTS-ELSEWHERE-THREAD")
+def test_other_thread(task_adapter: Any, task_backend: Any) -> None:
+    subjects = _subjects(task_adapter, task_backend)
+    expected = {label: _here(task_backend, rid) for label, (_, rid) in subjects.items()}
+
+    def look() -> dict[str, str | None]:
+        from conformance import compat
+
+        backend = compat.task_backends[task_backend.alias]  # this thread's instance
+        found: dict[str, str | None] = {}
+        for label, (task, rid) in subjects.items():
+            for form in ("sync", "async"):
+                for source_name, source in (("backend", backend), ("Task", task)):
+                    found[
+                        f"{label}: {source_name}.{'a' if form == 'async' else ''}get_result"
+                    ] = _differences_or_error(
+                        expected[label],
+                        lambda s=source, f=form, r=rid: get_result_in_form(f, s, r),
+                    )
+        return found
+
+    found = in_other_thread(look)
+    wrong = {how: problem for how, problem in found.items() if problem}
+    check(
+        not wrong,
+        expected="every field equal when fetched from another thread",
+        observed="\n".join(f"{how}: {problem}" for how, problem in wrong.items()),
+        repro="result = task.enqueue(...)\n"
+        "threading.Thread(target=lambda: task.get_result(result.id)).start()",
+    )
+
+
+@clause("RESULTS-ELSEWHERE-PROCESS")
+def test_other_process(task_adapter: Any, task_backend: Any) -> None:
+    subjects = _subjects(task_adapter, task_backend)
+    ids = {label: rid for label, (_, rid) in subjects.items()}
+    expected = {
+        label: comparable(_here(task_backend, rid)) for label, rid in ids.items()
+    }
+    answers = fields_in_other_process(
+        task_backend.alias,
+        list(ids.values()),
+        timeout=max(60.0, task_adapter.timeout * 3),
+    )
+    wrong: list[str] = []
+    for label, rid in ids.items():
+        for form in ("sync", "async"):
+            answer = answers.get(f"{form}:{rid}", {"error": "no answer"})
+            how = f"{label}: {'a' if form == 'async' else ''}get_result"
+            if "error" in answer:
+                wrong.append(f"{how} raised {answer['error']}")
+                continue
+            there = answer["fields"]
+            wrong += [
+                f"{how}: {name}: here {expected[label].get(name)!r}, there {there.get(name)!r}"
+                for name in sorted(set(expected[label]) | set(there))
+                if expected[label].get(name) != there.get(name)
+            ]
+    check(
+        not wrong,
+        expected="every field equal when fetched from another process with the same settings",
+        observed="\n".join(wrong),
+        repro="result = task.enqueue(...)\n"
+        "# in another process (same DJANGO_SETTINGS_MODULE): "
+        "default_task_backend.get_result(result.id)",
+    )

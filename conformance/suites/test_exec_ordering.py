@@ -1,0 +1,80 @@
+"""Priority order (specs/execution-ordering.toml)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance import evidence, tasks
+from conformance.execution import FORMS, Driver, new_token
+from conformance.support import Api, clause
+from conformance.violation import check, describe_exception
+
+#: Enqueued in this order while no worker runs. Chosen so that FIFO, LIFO,
+#: ascending order, and sorting priorities as text all get it wrong.
+PRIORITIES = (0, 7, -3, 100, -100, 10, 9, 1, -1, 50, -50, 2, 99, -99, 20, 3)
+
+#: Ties: several tasks of priority 5 and of 0, among others.
+TIES = (5, 3, 5, 0, 5, 8, 0, 5, -2, 0, 5)
+
+
+def _enqueue_and_run(
+    driver: Driver, priorities: tuple[int, ...]
+) -> tuple[list[tuple[str, int]], list[str], str]:
+    """Enqueue one capture per priority (alternating forms), run the worker once."""
+    enqueued: list[tuple[str, int]] = []
+    lines = []
+    for index, priority in enumerate(priorities):
+        api = Api(FORMS[index % 2])
+        token = new_token()
+        api.enqueue(tasks.capture.using(priority=priority), token)
+        enqueued.append((token, priority))
+        lines.append(
+            f"tasks.capture.using(priority={priority}).{api.name('enqueue')}(...)"
+        )
+    error = driver.run()
+    repro = "\n".join([*lines, "# then run the worker once"])
+    check(
+        error is None,
+        expected="the worker runs the ready tasks",
+        observed=describe_exception(error),
+        repro=repro,
+    )
+    order = evidence.start_order([token for token, _ in enqueued])
+    check(
+        sorted(order) == sorted(token for token, _ in enqueued),
+        expected=f"each of the {len(enqueued)} tasks ran exactly once",
+        observed=f"{len(order)} executions recorded",
+        repro=repro,
+    )
+    return enqueued, order, repro
+
+
+@clause("ORDERING-PRIORITY")
+def test_higher_priority_first(task_adapter: Any, task_backend: Any) -> None:
+    enqueued, order, repro = _enqueue_and_run(
+        Driver(task_adapter, task_backend), PRIORITIES
+    )
+    priority = dict(enqueued)
+    started = [priority[token] for token in order]
+    check(
+        started == sorted(started, reverse=True),
+        expected=f"started highest priority first: {sorted(PRIORITIES, reverse=True)}",
+        observed=f"started in priority order {started}",
+        repro=repro,
+    )
+
+
+@clause("ORDERING-TIES-FIFO")
+def test_ties_in_enqueue_order(task_adapter: Any, task_backend: Any) -> None:
+    enqueued, order, repro = _enqueue_and_run(Driver(task_adapter, task_backend), TIES)
+    priority = dict(enqueued)
+    for level in sorted(set(TIES)):
+        expected = [token for token, p in enqueued if p == level]
+        observed = [token for token in order if priority[token] == level]
+        check(
+            observed == expected,
+            expected=f"the priority-{level} tasks start in enqueue order "
+            f"{[expected.index(t) for t in expected]}",
+            observed=f"they started in order {[expected.index(t) for t in observed]}",
+            repro=repro,
+        )

@@ -1,0 +1,111 @@
+"""Task signals around execution (specs/execution-signals.toml).
+
+Signals are read from the kit's evidence file: every process of the run that
+imports the kit's tasks records the signals it sends, so a worker process is
+covered as well as this one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance import evidence
+from conformance.execution import RUNNING, shared_batch
+from conformance.support import Api, clause
+from conformance.violation import check
+
+LABELS = ["capture", "return-sample", "fail-TaskFailure", "fail-SystemExit"]
+HINT = (
+    " (signals sent in a worker process are recorded only if it imports the kit's "
+    "tasks with CONFORMANCE_SETTINGS_FILE inherited)"
+)
+
+
+def _signals(
+    api: Api, task_adapter: Any, task_backend: Any, label: str
+) -> tuple[Any, Any, list[evidence.RecordedSignal]]:
+    job = shared_batch(task_adapter, task_backend).job(label, api.form)
+    result = job.finished(task_backend)
+    return job, result, list(evidence.recorded_signals({result.id}))
+
+
+def _names(events: list[evidence.RecordedSignal]) -> list[str]:
+    return [event.signal for event in events]
+
+
+@clause("SIGNALS-EXECUTION-ONCE-EACH")
+@pytest.mark.parametrize("label", LABELS)
+def test_each_signal_once(
+    api: Api, task_adapter: Any, task_backend: Any, label: str
+) -> None:
+    job, _, events = _signals(api, task_adapter, task_backend, label)
+    counts = {
+        name: _names(events).count(name) for name in ("enqueued", "started", "finished")
+    }
+    check(
+        counts == {"enqueued": 1, "started": 1, "finished": 1},
+        expected="task_enqueued, task_started and task_finished once each",
+        observed=f"sent {counts}" + ("" if events else HINT),
+        repro=job.repro,
+    )
+
+
+@clause("SIGNALS-EXECUTION-ORDER")
+@pytest.mark.parametrize("label", LABELS)
+def test_signal_order(
+    api: Api, task_adapter: Any, task_backend: Any, label: str
+) -> None:
+    job, _, events = _signals(api, task_adapter, task_backend, label)
+    names = [
+        name for name in _names(events) if name in {"enqueued", "started", "finished"}
+    ]
+    # Each signal's first occurrence, in the order they were sent.
+    firsts = list(dict.fromkeys(names))
+    check(
+        firsts == ["enqueued", "started", "finished"],
+        expected="enqueued, then started, then finished",
+        observed=f"sent in order {names}" + ("" if events else HINT),
+        repro=job.repro,
+    )
+
+
+@clause("SIGNALS-EXECUTION-SENDER")
+@pytest.mark.parametrize("label", LABELS)
+def test_signal_sender(
+    api: Api, task_adapter: Any, task_backend: Any, label: str
+) -> None:
+    job, _, events = _signals(api, task_adapter, task_backend, label)
+    running = [e for e in events if e.signal in {"started", "finished"}]
+    check(
+        running,
+        expected="task_started and task_finished sent",
+        observed="neither was recorded" + HINT,
+        repro=job.repro,
+    )
+    wrong = [
+        f"{e.signal}: {e.sender}" for e in running if not e.sender_is_backend_class
+    ]
+    check(
+        not wrong,
+        expected="sender is a BaseTaskBackend subclass (the class, not an instance)",
+        observed="; ".join(wrong),
+        repro=job.repro,
+    )
+
+
+@clause("SIGNALS-EXECUTION-STATUS")
+@pytest.mark.parametrize("label", LABELS)
+def test_signal_status(
+    api: Api, task_adapter: Any, task_backend: Any, label: str
+) -> None:
+    job, result, events = _signals(api, task_adapter, task_backend, label)
+    seen = {e.signal: e.status for e in events if e.signal in {"started", "finished"}}
+    expected = {"started": str(RUNNING), "finished": str(result.status)}
+    check(
+        seen == expected,
+        expected=f"task_started with RUNNING, task_finished with {result.status}",
+        observed=f"statuses sent: {seen}" + ("" if events else HINT),
+        repro=job.repro,
+    )
