@@ -97,6 +97,19 @@ def test_task_is_frozen(name: str) -> None:
     check_frozen(task, TASK_FIELDS, TASK_PROPERTIES, expression)
 
 
+@clause("IMMUTABILITY-TASK")
+def test_result_task_is_frozen(api: Api) -> None:
+    # The Task a backend puts in a result (maybe rebuilt from storage) too.
+    derived = tasks.echo.using(queue_name="queue-a")
+    call = f"tasks.echo.using(queue_name='queue-a').{api.name('enqueue')}(1)"
+    result = api.enqueue(derived, 1)
+    check_frozen(result.task, TASK_FIELDS, TASK_PROPERTIES, f"({call}).task")
+    fetched, error = outcome_of(lambda: api.get_result(tasks.echo, result.id))
+    if error is None:  # where get_result works at all
+        expression = f"tasks.echo.{api.name('get_result')}(result.id).task"
+        check_frozen(fetched.task, TASK_FIELDS, TASK_PROPERTIES, expression)
+
+
 @clause("IMMUTABILITY-RESULT")
 def test_enqueued_result_is_frozen(api: Api) -> None:
     result = api.enqueue(tasks.echo, 1, "two", key=[3])
