@@ -11,7 +11,6 @@ from django.utils.html import format_html_join
 
 from .models import TaskRecord
 
-
 if TYPE_CHECKING:
     # Generic in django-stubs only; subscripting it fails at run time.
     ModelAdmin = admin.ModelAdmin[TaskRecord]

@@ -13,6 +13,7 @@ Usable outside pytest (the benchmarks start one too)::
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -122,10 +123,8 @@ class PostgresCluster:
         return self.url(name)
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # not running
             self.stop("immediate")
-        except RuntimeError:
-            pass  # not running
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> PostgresCluster:

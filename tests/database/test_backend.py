@@ -45,9 +45,12 @@ def test_package_reexports_the_backend() -> None:
 def test_enqueue_stores_a_ready_row(tasks: Any, backend: DatabaseBackend) -> None:
     result = tasks.add.using(priority=7, queue_name="other").enqueue(1, b=2)
     assert result.status == Status.READY
-    assert len(result.id) == 32 and int(result.id, 16) >= 0
-    assert result.enqueued_at is not None and result.started_at is None
-    assert result.args == [1] and result.kwargs == {"b": 2}
+    assert len(result.id) == 32
+    assert int(result.id, 16) >= 0
+    assert result.enqueued_at is not None
+    assert result.started_at is None
+    assert result.args == [1]
+    assert result.kwargs == {"b": 2}
     row = TaskRecord.objects.get(id=result.id)
     assert row.task_path == "tests.database.tasks.add"
     assert (row.priority, row.queue_name, row.backend_name) == (7, "other", "default")

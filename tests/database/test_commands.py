@@ -125,7 +125,8 @@ def test_admin(tasks: Any) -> None:
         errors=json.dumps([{"exception_class_path": "x.Y", "traceback": "<tb>"}])
     )
     html = model_admin.formatted_errors(record)
-    assert "x.Y" in html and "&lt;tb&gt;" in html
+    assert "x.Y" in html
+    assert "&lt;tb&gt;" in html
     assert model_admin.formatted_errors(TaskRecord(errors="[]")) == "-"
     assert model_admin.formatted_errors(TaskRecord(errors="oops")) == "oops"
     assert str(TaskRecord(id="0" * 32, task_path="a.b", status="READY")).startswith(

@@ -49,7 +49,8 @@ def test_runs_a_task(tasks: Any) -> None:
     done = fetch(result)
     assert done.status == Status.SUCCESSFUL
     assert done.return_value == 5
-    assert done.worker_ids == ["test-worker"] and done.attempts == 1
+    assert done.worker_ids == ["test-worker"]
+    assert done.attempts == 1
     assert (
         done.enqueued_at
         <= done.started_at
@@ -312,7 +313,8 @@ def test_lost_worker_at_least_once(tasks: Any) -> None:
     assert run("at-least-once") == 1  # recovery, then the re-run
     done = compat.task_backends["at-least-once"].get_result(result.id)
     assert done.status == Status.SUCCESSFUL
-    assert done.attempts == 2 and done.worker_ids == ["dead-worker", "test-worker"]
+    assert done.attempts == 2
+    assert done.worker_ids == ["dead-worker", "test-worker"]
     assert done.started_at == first_start < done.last_attempted_at
     assert len(done.errors) == 1
     assert done.errors[0].exception_class_path.endswith("WorkerLost")
@@ -362,7 +364,8 @@ def test_renew_leases(tasks: Any) -> None:
     worker._track_running(row)
     worker.renew_leases()
     lease = TaskRecord.objects.get(id=result.id).lease_expires_at
-    assert lease is not None and lease > timezone.now() + timedelta(seconds=20)
+    assert lease is not None
+    assert lease > timezone.now() + timedelta(seconds=20)
     _tamper(result, claimed_by="someone-else")
     worker.renew_leases()  # logs the loss, does not fail
     worker._forget_running(row)
@@ -453,9 +456,9 @@ def test_second_sigint_interrupts(tasks: Any) -> None:
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.01)
         assert worker.stopping
+        # Python runs the handler as soon as os.kill returns.
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.01)
 
 
 def test_worker_validation(tasks: Any) -> None:

@@ -135,7 +135,8 @@ def test_sigkill_during_a_task(
         " WHERE task_path LIKE '%slow_first_attempt'"
     )
     assert status == final
-    assert "WorkerLost" in errors and errors.count("exception_class_path") == 1
+    assert "WorkerLost" in errors
+    assert errors.count("exception_class_path") == 1
     if delivery == "at-most-once":
         assert env.executions().count("start slow 1") == 1
         assert not [line for line in env.executions() if "slow 2" in line]
