@@ -336,6 +336,12 @@ class Worker:
 
     # -- running one task --------------------------------------------------------
     def _execute(self, row: Row) -> Outcome:
+        try:
+            return self._run_task(row)
+        finally:
+            _tidy_connection(connections[self.database])
+
+    def _run_task(self, row: Row) -> Outcome:
         backend = self.backends[row.backend_name]
         try:
             task = records.resolve_task(backend, row)
@@ -584,6 +590,28 @@ def _send(signal_: Any, backend: DatabaseBackend, result: Any) -> None:
                 result.id,
                 exc_info=response,
             )
+
+
+def _tidy_connection(connection: BaseDatabaseWrapper) -> None:
+    """Undo what a task left behind on the worker's connection.
+
+    A task shares the worker's thread, hence its connection: one that turned
+    autocommit off, or left a transaction open (or aborted), would break the
+    worker's next statement.
+    """
+    if connection.connection is None or connection.in_atomic_block:
+        return
+    if not connection.get_autocommit():
+        connection.rollback()
+        connection.set_autocommit(True)
+    raw = connection.connection
+    if connection.vendor == "postgresql":
+        open_transaction = raw.info.transaction_status != 0  # not IDLE
+    else:
+        open_transaction = bool(getattr(raw, "in_transaction", False))
+    if open_transaction:
+        with suppress(DatabaseError):
+            raw.rollback()
 
 
 def _discard_connection(connection: BaseDatabaseWrapper) -> None:

@@ -118,3 +118,20 @@ def slow_first_attempt(context: Any, token: str, seconds: float) -> str:
         time.sleep(seconds)
     _log(f"end {token} {context.attempt}")
     return token
+
+
+@task
+def leave_transaction_open() -> str:
+    """Misbehave: open a transaction on the worker's connection and leave it."""
+    from django.db import connection
+
+    connection.cursor().execute("BEGIN")
+    return "left open"
+
+
+@task
+def turn_autocommit_off() -> str:
+    from django.db import transaction
+
+    transaction.set_autocommit(False)
+    return "autocommit off"

@@ -153,3 +153,24 @@ def test_lost_worker_recovery(pg: Any, tasks: Any) -> None:
     lost = pg.get_result(result.id)
     assert lost.status == Status.FAILED
     assert lost.errors[0].exception_class_path.endswith("WorkerLost")
+
+
+@pytest.mark.parametrize("misbehaving", ["leave_transaction_open", "turn_autocommit_off"])
+def test_task_cannot_break_the_workers_connection(pg: Any, tasks: Any, misbehaving: str) -> None:
+    from django.db import connection
+
+    # The task uses the "default" alias; the worker's is "postgres": make the
+    # task misbehave on the worker's own connection.
+    bad = getattr(tasks, misbehaving).using(backend="postgres").enqueue()
+    after = tasks.add.using(backend="postgres").enqueue(1, 1)
+    assert connection.alias == "default"
+    with pytest.MonkeyPatch.context() as patch:
+        import django.db
+
+        patch.setattr(django.db, "connection", connections["postgres"])
+        patch.setattr(
+            "django.db.transaction.get_connection", lambda using=None: connections["postgres"]
+        )
+        assert Worker(["postgres"], batch=True).run() == 2
+    assert pg.get_result(bad.id).status == Status.SUCCESSFUL
+    assert pg.get_result(after.id).status == Status.SUCCESSFUL

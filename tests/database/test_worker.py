@@ -504,3 +504,12 @@ def test_adapter(tasks: Any) -> None:
     assert TaskRecord.objects.get(id=three.id).task_path == "os.system"
     with pytest.raises(LookupError):
         adapter.set_task_path(backend, "0" * 32, "x")
+
+
+@pytest.mark.parametrize("misbehaving", ["leave_transaction_open", "turn_autocommit_off"])
+def test_task_cannot_break_the_workers_connection(tasks: Any, misbehaving: str) -> None:
+    bad = getattr(tasks, misbehaving).enqueue()
+    after = tasks.add.enqueue(1, 1)
+    assert run() == 2
+    assert fetch(bad).status == Status.SUCCESSFUL
+    assert fetch(after).status == Status.SUCCESSFUL
