@@ -3,6 +3,9 @@
 A backend owns the :class:`TaskResult` objects it creates. They are frozen
 dataclasses so that *users* cannot change them by accident; the backend moves
 them through their lifecycle with :func:`update`.
+
+Comments in capitals (``# ENQUEUE-ID-FORMAT``) name the clause of ``specs/``
+that a line implements.
 """
 
 from __future__ import annotations
@@ -23,14 +26,15 @@ def new_id() -> str:
     """A fresh result or worker id: 32 hex characters.
 
     Ids must be non-empty strings shorter than 64 characters, unique across
-    many enqueues, and must round-trip exactly (RESULT-ID rules in specs/).
+    many enqueues and threads, and compared exactly when looked up.
     """
+    # ENQUEUE-ID-FORMAT, ENQUEUE-ID-UNDER-64, ENQUEUE-ID-UNIQUE: 122 random bits.
     return uuid.uuid4().hex
 
 
 def now() -> datetime:
     """The current time, aware when ``USE_TZ`` is on (as Django's are)."""
-    return timezone.now()
+    return timezone.now()  # ENQUEUE-ENQUEUED-AT, SUCCESS-TIMESTAMPS: aware
 
 
 def to_json_text(value: Any) -> str:
@@ -42,7 +46,7 @@ def to_json_text(value: Any) -> str:
     ``allow_nan=False`` because NaN and Infinity are not JSON (RFC 8259) and
     many stores (PostgreSQL ``jsonb``) reject them.
     """
-    return json.dumps(value, allow_nan=False)
+    return json.dumps(value, allow_nan=False)  # JSON-UNSERIALIZABLE-REJECTED
 
 
 def from_json_text(text: str) -> Any:
@@ -52,6 +56,7 @@ def from_json_text(text: str) -> Any:
 
 def json_round_trip(value: Any) -> Any:
     """``value`` as a worker would see it after storage: tuples become lists."""
+    # JSON-VALUES-PRESERVED, JSON-TUPLES-BECOME-LISTS
     return from_json_text(to_json_text(value))
 
 
@@ -62,8 +67,13 @@ def new_result(backend: Any, task: Any, args: Any, kwargs: Any) -> Any:
     store raises ``TypeError``/``ValueError`` here, before the caller stores
     or signals anything; tuples become lists, as in any queue.
     """
+    # JSON-UNSERIALIZABLE-NOT-STORED: raises before anything exists.
+    # JSON-ARGS-SNAPSHOT: fresh copies; the caller's objects are not kept.
     args = json_round_trip(list(args))
     kwargs = json_round_trip(dict(kwargs))
+    # ENQUEUE-READY-NOT-STARTED: READY, no timestamps but enqueued_at, no
+    # errors, no worker ids. ENQUEUE-RESULT-TASK: the Task as given (a
+    # using() variant keeps its priority, queue and run_after).
     return compat.TaskResult(
         task=task,
         id=new_id(),
@@ -72,9 +82,9 @@ def new_result(backend: Any, task: Any, args: Any, kwargs: Any) -> Any:
         started_at=None,
         last_attempted_at=None,
         finished_at=None,
-        args=args,
+        args=args,  # ENQUEUE-ARGS-KWARGS
         kwargs=kwargs,
-        backend=backend.alias,
+        backend=backend.alias,  # ENQUEUE-RESULT-BACKEND, ENQUEUE-OTHER-ALIAS
         errors=[],
         worker_ids=[],
     )
@@ -90,7 +100,9 @@ def task_error(exc: BaseException) -> Any:
     """The :class:`TaskError` recording ``exc``: its class path and traceback."""
     cls = type(exc)
     return compat.TaskError(
+        # FAILURE-EXCEPTION-CLASS: __qualname__, so nested classes resolve.
         exception_class_path=f"{cls.__module__}.{cls.__qualname__}",
+        # FAILURE-TRACEBACK: the formatted traceback ends with "Class: message".
         traceback="".join(format_exception(exc)),
     )
 
@@ -98,7 +110,8 @@ def task_error(exc: BaseException) -> Any:
 def snapshot(result: Any) -> Any:
     """An independent copy of ``result``: changing it never changes the original.
 
-    The :class:`Task` is immutable and shared; every mutable field is copied.
+    The :class:`Task` is immutable and shared; every mutable field is copied
+    (IMMUTABILITY-RESULT-ARGS-ISOLATED).
     """
     copied = dataclasses.replace(
         result,

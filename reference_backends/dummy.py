@@ -1,7 +1,9 @@
 """``DummyBackend``: stores every result, never runs one.
 
 For an application's test suite: enqueue as the code under test does, then
-look at what was enqueued. Every result stays READY forever.
+look at what was enqueued. Every result stays READY forever
+(LIFECYCLE-UNEXECUTED-STAYS-READY). Comments in capitals name the clause of
+``specs/`` that a line implements.
 """
 
 from __future__ import annotations
@@ -28,14 +30,17 @@ class DummyBackend(compat.BaseTaskBackend):  # type: ignore[misc]
     copy keeps the record honest.
     """
 
-    # run_after is stored on the result's task; nothing runs anyway.
+    # run_after is kept on the result's task; nothing runs anyway
+    # (DEFINITION-RUN-AFTER-ACCEPTED, ENQUEUE-DEFERRED-READY).
     supports_defer = True
-    # A coroutine task is stored like any other.
+    # A coroutine task is stored like any other (DEFINITION-ASYNC-ACCEPTED).
     supports_async_task = True
-    # Results are only visible in the enqueuing thread (see above).
+    # Results are only visible in the enqueuing thread (see above), so the
+    # cross-thread clauses (GET-RESULT-OTHER-THREAD) are not promised.
     supports_get_result = False
     # True so the backend is a drop-in replacement in tests, as Django's is;
-    # nothing runs, so priority has no effect, but it is still validated.
+    # nothing runs, so priority has no effect, but it is still validated
+    # (PRIORITY-IN-RANGE-ACCEPTED, PRIORITY-OUT-OF-RANGE-REJECTED).
     supports_priority = True
 
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
@@ -46,6 +51,8 @@ class DummyBackend(compat.BaseTaskBackend):  # type: ignore[misc]
     def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
         """Validate and store a READY result; return a copy of it."""
         result = self._store(task, args, kwargs)
+        # SIGNALS-ENQUEUED-ONCE, SIGNALS-ENQUEUED-SENDER-IS-BACKEND-CLASS.
+        # SIGNALS-ENQUEUED-RESULT: receivers get the very copy returned.
         compat.task_enqueued.send(type(self), task_result=result)
         return result
 
@@ -56,10 +63,16 @@ class DummyBackend(compat.BaseTaskBackend):  # type: ignore[misc]
         return result
 
     def get_result(self, result_id: str) -> Any:
-        """A copy of the stored result, or ``TaskResultDoesNotExist``."""
+        """A copy of the stored result, or ``TaskResultDoesNotExist``.
+
+        GET-RESULT-TASK-RESULT-OR-NOT-IMPLEMENTED lets a backend without
+        ``supports_get_result`` answer; this one does, in its own thread.
+        """
         for result in self._results:
+            # GET-RESULT-ID-EXACT, GET-RESULT-ID-CASE-EXACT: exact comparison.
             if result.id == result_id:
-                return snapshot(result)
+                return snapshot(result)  # GET-RESULT-SAME-FIELDS
+        # GET-RESULT-UNKNOWN-ID, GET-RESULT-MALFORMED-ID: any other id.
         raise compat.TaskResultDoesNotExist(result_id)
 
     async def aget_result(self, result_id: str) -> Any:
@@ -86,6 +99,9 @@ class DummyBackend(compat.BaseTaskBackend):  # type: ignore[misc]
     # -- storing -------------------------------------------------------------
     def _store(self, task: Any, args: Any, kwargs: Any) -> Any:
         """Validate, store a READY result, return a copy for the caller."""
+        # QUEUES-ENQUEUE-REVALIDATES: validate again, the Task may come
+        # from another alias. A refusal raises before anything is stored
+        # (JSON-UNSERIALIZABLE-NOT-STORED, SIGNALS-ENQUEUED-NOT-SENT-ON-ERROR).
         self.validate_task(task)
         result = new_result(self, task, args, kwargs)
         self._results.append(result)
