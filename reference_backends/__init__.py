@@ -4,6 +4,8 @@
   ``enqueue``, in the calling thread.
 * :class:`reference_backends.dummy.DummyBackend` stores each result and never
   runs it: what an application's own test suite wants.
+* :mod:`reference_backends.database`: a queue on the Django ORM, with a
+  worker (``docs/database-backend.md``).
 
 Both import the Tasks API only through :mod:`conformance.compat`, so they work
 on Django 6.0, 6.1 and on Django 5.2 with the ``django-tasks`` backport. The
