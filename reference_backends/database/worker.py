@@ -524,11 +524,16 @@ class Worker:
             renewed = queries.renew(
                 self.worker_id, ids, records.now() + timedelta(seconds=lease_seconds)
             )
-            if renewed < len(ids):
+            with self._lock:
+                # Tasks that finished meanwhile were not renewed: not a loss.
+                still_running = sum(
+                    1 for r in self._running.values() for i in ids if i in r.ids
+                )
+            if renewed < still_running:
                 logger.warning(
                     "worker %s: %d running task(s) lost their lease",
                     self.worker_id,
-                    len(ids) - renewed,
+                    still_running - renewed,
                 )
 
     def recover_expired(self) -> int:

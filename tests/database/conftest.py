@@ -9,6 +9,7 @@ the same database through the kit's settings module (:func:`kit_env`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -81,6 +82,13 @@ def _settings() -> dict[str, Any]:
 if not settings.configured:
     settings.configure(**_settings())
     django.setup()
+
+# pytester (run_kit) restores sys.modules after each test: a module first
+# imported inside such a test is dropped and imported afresh later, which
+# breaks psycopg's C extension state. Import them before any test runs.
+with contextlib.suppress(ImportError):
+    import psycopg  # noqa: F401
+import conformance.spec  # noqa: E402, F401
 
 
 @pytest.fixture(scope="session")
