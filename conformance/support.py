@@ -45,7 +45,7 @@ class Api:
     def is_async(self) -> bool:
         return self.form == "async"
 
-    def enqueue(self, task: Any, *args: Any, **kwargs: Any) -> Any:
+    def enqueue(self, task: Any, /, *args: Any, **kwargs: Any) -> Any:
         if self.is_async:
             return async_to_sync(task.aenqueue)(*args, **kwargs)
         return task.enqueue(*args, **kwargs)

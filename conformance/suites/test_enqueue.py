@@ -167,8 +167,22 @@ def test_enqueue_on_another_alias(api: Api, alias: str) -> None:
             (0, 1, False, True, 1.0),
             {"one": 1, "true": True, "float": 2.0, "none": None},
         ),
+        # Keywords named like the backend's own parameters must not collide.
+        (
+            ("positional",),
+            {
+                "task": "t",
+                "args": [1],
+                "kwargs": {"k": 2},
+                "priority": 3,
+                "queue_name": "q",
+                "backend": "b",
+                "run_after": None,
+                "result_id": "r",
+            },
+        ),
     ],
-    ids=["none", "positional", "keyword", "lookalikes"],
+    ids=["none", "positional", "keyword", "lookalikes", "parameter_names"],
 )
 def test_args_and_kwargs_are_kept(
     api: Api, args: tuple[Any, ...], kwargs: dict[str, Any]
