@@ -23,6 +23,7 @@ BROKEN = "tests.broken.enqueue."
         ("HardcodedAlias", {"ENQUEUE-OTHER-ALIAS"}),
         ("ArgsKeptAsTuple", {"ENQUEUE-ARGS-KWARGS"}),
         ("NoneForNoArguments", {"ENQUEUE-ARGS-KWARGS"}),
+        ("SplatsArguments", {"ENQUEUE-ARGS-KWARGS"}),
         ("ForgetsQueue", {"ENQUEUE-RESULT-TASK"}),
         ("ReturnsLookAlike", {"ENQUEUE-RETURNS-RESULT"}),
         ("DeferRunsNow", {"ENQUEUE-DEFERRED-READY"}),

@@ -187,3 +187,16 @@ class DeferRunsNow(ImmediateBackend):
     """Claims supports_defer but runs every task at once, run_after or not."""
 
     supports_defer = True
+
+
+class SplatsArguments(DummyBackend):
+    """Passes the task's arguments on as its own: a keyword named "task" collides."""
+
+    def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
+        return self._enqueue_call(task, *args, **kwargs)
+
+    async def aenqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
+        return self._enqueue_call(task, *args, **kwargs)
+
+    def _enqueue_call(self, task: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().enqueue(task, args, kwargs)
