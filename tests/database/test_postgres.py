@@ -155,8 +155,12 @@ def test_lost_worker_recovery(pg: Any, tasks: Any) -> None:
     assert lost.errors[0].exception_class_path.endswith("WorkerLost")
 
 
-@pytest.mark.parametrize("misbehaving", ["leave_transaction_open", "turn_autocommit_off"])
-def test_task_cannot_break_the_workers_connection(pg: Any, tasks: Any, misbehaving: str) -> None:
+@pytest.mark.parametrize(
+    "misbehaving", ["leave_transaction_open", "turn_autocommit_off"]
+)
+def test_task_cannot_break_the_workers_connection(
+    pg: Any, tasks: Any, misbehaving: str
+) -> None:
     from django.db import connection
 
     # The task uses the "default" alias; the worker's is "postgres": make the
@@ -169,7 +173,8 @@ def test_task_cannot_break_the_workers_connection(pg: Any, tasks: Any, misbehavi
 
         patch.setattr(django.db, "connection", connections["postgres"])
         patch.setattr(
-            "django.db.transaction.get_connection", lambda using=None: connections["postgres"]
+            "django.db.transaction.get_connection",
+            lambda using=None: connections["postgres"],
         )
         assert Worker(["postgres"], batch=True).run() == 2
     assert pg.get_result(bad.id).status == Status.SUCCESSFUL

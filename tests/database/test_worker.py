@@ -506,10 +506,81 @@ def test_adapter(tasks: Any) -> None:
         adapter.set_task_path(backend, "0" * 32, "x")
 
 
-@pytest.mark.parametrize("misbehaving", ["leave_transaction_open", "turn_autocommit_off"])
+@pytest.mark.parametrize(
+    "misbehaving", ["leave_transaction_open", "turn_autocommit_off"]
+)
 def test_task_cannot_break_the_workers_connection(tasks: Any, misbehaving: str) -> None:
     bad = getattr(tasks, misbehaving).enqueue()
     after = tasks.add.enqueue(1, 1)
     assert run() == 2
     assert fetch(bad).status == Status.SUCCESSFUL
     assert fetch(after).status == Status.SUCCESSFUL
+
+
+def test_worker_inside_a_callers_transaction(tasks: Any) -> None:
+    from django.db import transaction
+
+    with transaction.atomic():
+        result = tasks.add.enqueue(1, 1)
+        assert run() == 1
+    assert fetch(result).status == Status.SUCCESSFUL
+
+
+def test_a_failed_claim_is_rolled_back(
+    tasks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reference_backends.database import records
+
+    result = tasks.add.enqueue(1, 1)
+
+    def broken(cls: Any, values: Any) -> Any:
+        raise RuntimeError("decoding failed")
+
+    monkeypatch.setattr(records.Row, "from_db", classmethod(broken))
+    with pytest.raises(RuntimeError):
+        run()
+    monkeypatch.undo()
+    assert TaskRecord.objects.get(id=result.id).status == "READY"
+    assert run() == 1
+
+
+def test_corrupted_errors_column_restarts_the_list(tasks: Any) -> None:
+    result = tasks.fail.enqueue()
+    _tamper(result, errors="not a list")
+    run()
+    assert len(fetch(result).errors) == 1
+
+
+def test_heartbeat_survives_database_errors(
+    tasks: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = Worker(["default"], worker_id="hb")
+    worker._heartbeat_done = threading.Event()
+    calls = []
+
+    def failing() -> None:
+        calls.append(1)
+        if len(calls) >= 2:
+            worker._heartbeat_done.set()
+        raise OperationalError("database is away")
+
+    monkeypatch.setattr(worker, "renew_leases", failing)
+    monkeypatch.setattr(
+        type(compat.task_backends["default"].settings), "heartbeat_seconds", 0.01
+    )
+    with caplog.at_level(logging.WARNING):
+        worker._heartbeat_loop()
+    assert len(calls) >= 2
+    assert "heartbeat failed" in caplog.text
+
+
+def test_idle_worker_on_one_queue_waits_for_its_deferred_task(tasks: Any) -> None:
+    due = timezone.now() + timedelta(seconds=0.2)
+    mine = tasks.add.using(run_after=due, queue_name="other").enqueue(1, 1)
+    tasks.add.using(run_after=due + timedelta(hours=1)).enqueue(1, 1)
+    worker = Worker(["default"], queue_names=["other"], max_tasks=1, poll_interval=5.0)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    thread.join(3)
+    assert not thread.is_alive()
+    assert fetch(mine).status == Status.SUCCESSFUL
