@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from hypothesis import HealthCheck, given, settings
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
 
 from conformance import compat, strategies
 from conformance.support import SignalLog
