@@ -46,7 +46,7 @@ def _models() -> tuple[Any, bool]:
         from reference_backends.database.models import TaskRecord
 
         return TaskRecord, True
-    from django_tasks_db.models import DBTaskResult
+    from django_tasks_db.models import DBTaskResult  # type: ignore[import-not-found]
 
     return DBTaskResult, False
 
@@ -67,6 +67,7 @@ def _seconds(a: datetime | None, b: datetime | None) -> float | None:
 def enqueue(count: int, start: int, seconds: float | None) -> dict[str, Any]:
     from benchmarks import tasks
 
+    calls: list[tuple[Any, tuple[Any, ...]]]
     if seconds is None:
         calls = [(tasks.noop, (n,)) for n in range(start, start + count)]
     else:
@@ -166,8 +167,20 @@ def tamper(start: int) -> dict[str, Any]:
 
 
 def results(ids: list[str]) -> dict[str, Any]:
-    """Status and error class paths of ``ids``, through the Tasks API."""
+    """Status and errors of ``ids``, through the Tasks API.
+
+    For each error: its class path and whether that class is an ImportError.
+    """
+    from django.utils.module_loading import import_string
+
     from conformance import compat
+
+    def is_import_error(path: str) -> bool:
+        try:
+            cls = import_string(path)
+        except ImportError:
+            return False
+        return isinstance(cls, type) and issubclass(cls, ImportError)
 
     backend = compat.task_backends["default"]
     out = {}
@@ -176,6 +189,9 @@ def results(ids: list[str]) -> dict[str, Any]:
         out[result_id] = {
             "status": str(result.status.value),
             "errors": [e.exception_class_path for e in result.errors],
+            "import_errors": [
+                is_import_error(e.exception_class_path) for e in result.errors
+            ],
         }
     return out
 

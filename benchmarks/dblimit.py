@@ -170,9 +170,11 @@ def sqlite_pairs(path: str, pairs: int, clients: int) -> float:
         )
         for _ in range(clients)
     ]
-    reports = [json.loads(p.communicate(timeout=600)[0]) for p in processes]
-    total = sum(r["pairs"] for r in reports)
-    return total / (max(r["ended"] for r in reports) - min(r["began"] for r in reports))
+    reports: list[dict[str, float]] = [
+        json.loads(p.communicate(timeout=600)[0]) for p in processes
+    ]
+    span = max(r["ended"] for r in reports) - min(r["began"] for r in reports)
+    return sum(r["pairs"] for r in reports) / span
 
 
 if __name__ == "__main__":

@@ -40,6 +40,15 @@ def python_env(**bench: str) -> dict[str, str]:
     return env
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGKILL when the harness dies (Linux), so no worker outlives it."""
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 @dataclass
 class Exited:
     """How a worker process ended."""
@@ -56,7 +65,12 @@ class Process:
         self.log = log
         with log.open("ab") as out:
             self.popen = subprocess.Popen(
-                self.argv, env=env, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT
+                self.argv,
+                env=env,
+                cwd=REPO_ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
             )
         self.pid = self.popen.pid
         self.exited: Exited | None = None
@@ -68,9 +82,8 @@ class Process:
                 self.exited = Exited(
                     os.waitstatus_to_exitcode(status), rusage.ru_maxrss
                 )
-                self.popen.returncode = (
-                    self.exited.returncode
-                )  # reaped here, not by Popen
+                # Reaped here, not by Popen: tell it.
+                self.popen.returncode = self.exited.returncode
         return self.exited
 
     def wait(self, timeout: float) -> Exited:
@@ -109,6 +122,7 @@ class Target:
     logs: Path
     options: dict[str, Any] = field(default_factory=dict)
     conn_max_age: str = "none"
+    processes: list[Process] = field(default_factory=list)
 
     @property
     def env(self) -> dict[str, str]:
@@ -135,11 +149,18 @@ class Target:
     def worker(
         self, *, batch: bool, extra: Sequence[str] = (), name: str = "worker"
     ) -> Process:
-        return Process(
+        process = Process(
             self.worker_argv(batch=batch, extra=extra),
             self.env,
             self.logs / f"{name}.log",
         )
+        self.processes.append(process)
+        return process
+
+    def kill_all(self) -> None:
+        """SIGKILL every worker this target started that is still running."""
+        for process in self.processes:
+            process.kill()
 
     def manage(self, *args: str, timeout: float = 600) -> str:
         return self._run([sys.executable, "-m", "django", *args], timeout)

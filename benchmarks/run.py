@@ -26,6 +26,7 @@ targets, met or not. ``--json`` writes every raw measurement.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -173,7 +174,9 @@ class Bench:
             log(
                 f"{engine} {backend} run {run}: {config.tasks} tasks, {workers} worker(s)"
             )
-            done = step(lambda t, w=workers: self.drain(t, config.tasks, w))
+            done = step(
+                functools.partial(self.drain, count=config.tasks, workers=workers)
+            )
             self.results.add(
                 engine, backend, f"worker_throughput_{workers}", done["throughput"]
             )
