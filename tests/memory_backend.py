@@ -29,6 +29,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -281,12 +282,7 @@ class MemoryBackend(compat.BaseTaskBackend):  # type: ignore[misc]
 
     def execute(self, record: dict[str, Any], worker_id: str) -> None:
         """Run one claimed record to its end, and store the outcome."""
-        started = timezone.now()
-        record["status"] = TaskResultStatus.RUNNING.value
-        record["started_at"] = record["started_at"] or _when(started)
-        record["last_attempted_at"] = _when(started)
-        record["worker_ids"].append(worker_id)
-        self.store.save(record)
+        self.start(record, worker_id)
         try:
             task = self.resolve(record)
         except UnresolvableTask as exc:
@@ -294,7 +290,7 @@ class MemoryBackend(compat.BaseTaskBackend):  # type: ignore[misc]
             self.finish(record, error=exc)
             return
         result = self.to_result(record, task)
-        compat.task_started.send(type(self), task_result=result)
+        self.send_started(result)
         try:
             value = self.call(task, result)
             record["return_value"] = self.serialise_return(value)
@@ -304,16 +300,41 @@ class MemoryBackend(compat.BaseTaskBackend):  # type: ignore[misc]
             self.finish(record, error=exc)
         else:
             self.finish(record)
-        compat.task_finished.send(type(self), task_result=self.to_result(record, task))
+        self.send_finished(self.to_result(record, task))
+
+    def start(self, record: dict[str, Any], worker_id: str) -> None:
+        """Mark the record RUNNING (stored before the function is called)."""
+        started = timezone.now()
+        record["status"] = TaskResultStatus.RUNNING.value
+        record["started_at"] = record["started_at"] or _when(started)
+        record["last_attempted_at"] = _when(started)
+        record["worker_ids"].append(worker_id)
+        self.store.save(record)
+
+    def send_started(self, result: Any) -> None:
+        compat.task_started.send(type(self), task_result=result)
+
+    def send_finished(self, result: Any) -> None:
+        compat.task_finished.send(type(self), task_result=result)
 
     def call(self, task: Any, result: Any) -> Any:
         if task.takes_context:
-            context = compat.TaskContext(task_result=result)
-            return task.call(context, *result.args, **result.kwargs)
+            return task.call(self.context(result), *result.args, **result.kwargs)
         return task.call(*result.args, **result.kwargs)
+
+    def context(self, result: Any) -> Any:
+        return compat.TaskContext(task_result=result)
 
     def serialise_return(self, value: Any) -> Any:
         return json.loads(json.dumps(compat.normalize_json(value)))
+
+    def error_entry(self, error: BaseException) -> list[str]:
+        """``[exception_class_path, traceback]`` for a failed attempt."""
+        kind = type(error)
+        return [
+            f"{kind.__module__}.{kind.__qualname__}",
+            "".join(format_exception(error)),
+        ]
 
     def finish(
         self, record: dict[str, Any], error: BaseException | None = None
@@ -323,13 +344,7 @@ class MemoryBackend(compat.BaseTaskBackend):  # type: ignore[misc]
         else:
             record["status"] = TaskResultStatus.FAILED.value
             record["return_value"] = None
-            kind = type(error)
-            record["errors"].append(
-                [
-                    f"{kind.__module__}.{kind.__qualname__}",
-                    "".join(format_exception(error)),
-                ]
-            )
+            record["errors"].append(self.error_entry(error))
         record["finished_at"] = _when(timezone.now())
         self.store.save(record)
 
@@ -348,6 +363,19 @@ class MemoryBackend(compat.BaseTaskBackend):  # type: ignore[misc]
             if not ran:
                 return count
             count += ran
+
+
+class BackgroundMemoryBackend(MemoryBackend):
+    """Runs its tasks on its own, in a thread started by each enqueue.
+
+    What a thread-pool backend looks like to the kit: no worker to drive, so
+    the kit probes it and then polls results until they finish.
+    """
+
+    def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
+        result = super().enqueue(task, args, kwargs)
+        threading.Thread(target=self.run_ready, daemon=True).start()
+        return result
 
 
 def run_ready(backend: Any, queue_names: Sequence[str] | None = None) -> None:

@@ -118,20 +118,19 @@ class Adapter:
         try:
             self.wait_until_finished(result)
         except NotImplementedError:
-            reason = "its results cannot be refreshed (get_result is not supported)"
+            reason = "an unfinished result cannot be refreshed (no get_result)"
         except Exception as exc:
             reason = f"refreshing its result raised {type(exc).__name__}"
         else:
             if result.is_finished:
                 self._probe_outcome = "probe: executes tasks on its own"
                 return
-            reason = f"a task it was given did not finish within {self.timeout:g} s"
+            reason = f"no task finished within {self.timeout:g} s"
         self.executes = False
         self._probe_outcome = "probe: no execution observed"
         self.hint = (
-            f"the kit could not see this backend execute a task: {reason}. "
-            "Pass --task-worker=dotted.path.to.callable(backend, queue_names) "
-            "that runs the ready tasks (or --task-adapter), or raise --task-timeout"
+            f"{reason}, and no worker was given: pass "
+            "--task-worker=module.callable (see docs/worker-protocol.md)"
         )
 
     # -- stored records (security and robustness clauses) ----------------

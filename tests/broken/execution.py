@@ -1,0 +1,461 @@
+"""Worker-based backends that get execution wrong (tests/test_broken_execution.py).
+
+Each class breaks one rule on top of :class:`tests.memory_backend.MemoryBackend`,
+which passes the whole kit. Run them with ``--task-worker`` (or the
+``MemoryAdapter`` for the security ones).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from traceback import format_tb
+from typing import Any
+
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from django.utils.module_loading import import_string
+
+from conformance import compat
+from tests.memory_backend import MemoryBackend, UnresolvableTask
+
+RUNNING = compat.TaskResultStatus.RUNNING.value
+READY = compat.TaskResultStatus.READY.value
+
+
+def _coerce_floats(value: Any) -> Any:
+    """1.0 -> 1: what a store that does not keep the int/float distinction does."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_coerce_floats(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _coerce_floats(item) for key, item in value.items()}
+    return value
+
+
+# -- ordering and deferral -----------------------------------------------------
+class IgnoresPriority(MemoryBackend):
+    """Runs tasks in enqueue order, whatever their priority."""
+
+    def ready_name(self, record: dict[str, Any]) -> str:
+        return super().ready_name({**record, "priority": 0})
+
+
+class TiesLastInFirstOut(MemoryBackend):
+    """Honours priority, but runs equal priorities newest first."""
+
+    def ready_name(self, record: dict[str, Any]) -> str:
+        return super().ready_name({**record, "sequence": 10**19 - record["sequence"]})
+
+
+class RunsDeferredEarly(MemoryBackend):
+    """The worker ignores run_after."""
+
+    def is_due(self, due_microseconds: int, now: datetime) -> bool:
+        return True
+
+
+class NeverRunsDeferred(MemoryBackend):
+    """A task with a run_after never becomes due."""
+
+    def is_due(self, due_microseconds: int, now: datetime) -> bool:
+        return due_microseconds == 0
+
+
+class NaiveRunAfter(MemoryBackend):
+    """Drops run_after's UTC offset: hours early or late away from UTC."""
+
+    def ready_name(self, record: dict[str, Any]) -> str:
+        if record["run_after"]:
+            wall = datetime.fromisoformat(record["run_after"]).replace(tzinfo=UTC)
+            record = {**record, "run_after": wall.isoformat()}
+        return super().ready_name(record)
+
+
+class DeferredBlocksQueue(MemoryBackend):
+    """Stops the pass at the first task that is not due yet."""
+
+    def ready_in_order(
+        self, queue_names: Sequence[str] | None
+    ) -> Iterator[dict[str, Any]]:
+        now = timezone.now()
+        for name in self.store.ready_names():
+            if not self.is_due(int(name.split(".")[2]), now):
+                return
+            if self.store.claim(name):
+                record = self.store.load(name.split(".")[4])
+                if record is not None:
+                    yield record
+
+
+class ServesWrongQueues(MemoryBackend):
+    """The worker runs every queue, whichever it was asked for."""
+
+    def ready_in_order(
+        self, queue_names: Sequence[str] | None
+    ) -> Iterator[dict[str, Any]]:
+        return super().ready_in_order(None)
+
+
+# -- running the function -------------------------------------------------------
+class LosesWorkerIds(MemoryBackend):
+    """Never records which worker ran the task."""
+
+    def start(self, record: dict[str, Any], worker_id: str) -> None:
+        super().start(record, worker_id)
+        record["worker_ids"].clear()
+        self.store.save(record)
+
+
+class RunsTwice(MemoryBackend):
+    """Calls the function a second time (a retry after success)."""
+
+    def call(self, task: Any, result: Any) -> Any:
+        super().call(task, result)
+        return super().call(task, result)
+
+
+class ReRunsFinished(MemoryBackend):
+    """A task that finished goes back to the queue: the next worker run reruns it."""
+
+    def __init__(self, alias: str, params: dict[str, Any]) -> None:
+        super().__init__(alias, params)
+        self.requeue: list[str] = []
+
+    def finish(
+        self, record: dict[str, Any], error: BaseException | None = None
+    ) -> None:
+        super().finish(record, error)
+        if len(record["worker_ids"]) == 1:
+            record["sequence"] += 1
+            self.requeue.append(self.ready_name(record))
+
+    def run_ready(self, queue_names: Sequence[str] | None = None) -> int:
+        while self.requeue:
+            self.store.mark_ready(self.requeue.pop())
+        return super().run_ready(queue_names)
+
+
+class NeverStoresRunning(MemoryBackend):
+    """Stores only the outcome: get_result says READY while the function runs."""
+
+    def start(self, record: dict[str, Any], worker_id: str) -> None:
+        started = timezone.now().isoformat()
+        record["started_at"] = record["started_at"] or started
+        record["last_attempted_at"] = started
+        record["worker_ids"].append(worker_id)
+        record["status"] = RUNNING  # in memory only: never saved
+
+
+class ArgumentsCoerced(MemoryBackend):
+    """Hands the function 1 for 1.0."""
+
+    def call(self, task: Any, result: Any) -> Any:
+        args, kwargs = _coerce_floats(list(result.args)), _coerce_floats(result.kwargs)
+        if task.takes_context:
+            return task.call(self.context(result), *args, **kwargs)
+        return task.call(*args, **kwargs)
+
+
+class ContextAttemptZero(MemoryBackend):
+    """Builds the context before the running attempt is counted."""
+
+    def context(self, result: Any) -> Any:
+        early = compat.TaskResult(
+            task=result.task,
+            id=result.id,
+            status=result.status,
+            enqueued_at=result.enqueued_at,
+            started_at=result.started_at,
+            last_attempted_at=result.last_attempted_at,
+            finished_at=None,
+            args=result.args,
+            kwargs=result.kwargs,
+            backend=result.backend,
+            errors=[],
+            worker_ids=[],
+        )
+        return compat.TaskContext(task_result=early)
+
+
+class ContextNotRunning(MemoryBackend):
+    """Hands the function the result as enqueued: READY, not started."""
+
+    def context(self, result: Any) -> Any:
+        ready = compat.TaskResult(
+            task=result.task,
+            id=result.id,
+            status=compat.TaskResultStatus.READY,
+            enqueued_at=result.enqueued_at,
+            started_at=None,
+            last_attempted_at=None,
+            finished_at=None,
+            args=result.args,
+            kwargs=result.kwargs,
+            backend=result.backend,
+            errors=[],
+            worker_ids=list(result.worker_ids),
+        )
+        return compat.TaskContext(task_result=ready)
+
+
+class ContextForAnotherResult(MemoryBackend):
+    """The context's task_result carries a fresh id."""
+
+    def context(self, result: Any) -> Any:
+        fields = {name: getattr(result, name) for name in _RESULT_FIELDS}
+        fields["id"] = get_random_string(32)
+        return compat.TaskContext(task_result=compat.TaskResult(**fields))
+
+
+_RESULT_FIELDS = (
+    "task",
+    "id",
+    "status",
+    "enqueued_at",
+    "started_at",
+    "last_attempted_at",
+    "finished_at",
+    "args",
+    "kwargs",
+    "backend",
+    "errors",
+    "worker_ids",
+)
+
+
+# -- outcomes -------------------------------------------------------------------
+class SwallowsErrors(MemoryBackend):
+    """A function that raised is reported SUCCESSFUL, returning None."""
+
+    def finish(
+        self, record: dict[str, Any], error: BaseException | None = None
+    ) -> None:
+        if error is not None and not isinstance(error, UnresolvableTask):
+            record["return_value"] = None
+            error = None
+        super().finish(record, error)
+
+
+class ExceptionNameNotQualname(MemoryBackend):
+    """Records ``module.__name__``: wrong for a nested exception class."""
+
+    def error_entry(self, error: BaseException) -> list[str]:
+        traceback = super().error_entry(error)[1]
+        return [f"{type(error).__module__}.{type(error).__name__}", traceback]
+
+
+class TracebackWithoutMessage(MemoryBackend):
+    """Keeps the stack but not the final "Class: message" line."""
+
+    def error_entry(self, error: BaseException) -> list[str]:
+        path, _ = super().error_entry(error)
+        return [path, "".join(format_tb(error.__traceback__)) or "Traceback"]
+
+
+class ReturnValueCoerced(MemoryBackend):
+    """Stores 1 for 1.0 in return values."""
+
+    def serialise_return(self, value: Any) -> Any:
+        return _coerce_floats(super().serialise_return(value))
+
+
+class UnserializableStoredAsText(MemoryBackend):
+    """Stores str() of what JSON cannot hold: the task 'succeeds'."""
+
+    def serialise_return(self, value: Any) -> Any:
+        return json.loads(json.dumps(value, default=str))
+
+
+class StuckRunningOnUnserializable(MemoryBackend):
+    """A return value that cannot be stored leaves the record RUNNING."""
+
+    def serialise_return(self, value: Any) -> Any:
+        try:
+            return super().serialise_return(value)
+        except (TypeError, ValueError) as exc:
+            raise _Abandon from exc
+
+    def finish(
+        self, record: dict[str, Any], error: BaseException | None = None
+    ) -> None:
+        if isinstance(error, _Abandon):
+            return  # the worker moves on; the record stays RUNNING forever
+        super().finish(record, error)
+
+
+class _Abandon(Exception):
+    pass
+
+
+class NaiveFinishedAt(MemoryBackend):
+    """finished_at is stored without a timezone."""
+
+    def finish(
+        self, record: dict[str, Any], error: BaseException | None = None
+    ) -> None:
+        super().finish(record, error)
+        naive = timezone.make_naive(datetime.fromisoformat(record["finished_at"]), UTC)
+        record["finished_at"] = naive.isoformat()
+        self.store.save(record)
+
+
+class FinishedBeforeStarted(MemoryBackend):
+    """finished_at is taken from the claim time, before started_at."""
+
+    def finish(
+        self, record: dict[str, Any], error: BaseException | None = None
+    ) -> None:
+        super().finish(record, error)
+        started = datetime.fromisoformat(record["started_at"])
+        record["finished_at"] = (started - timedelta(milliseconds=5)).isoformat()
+        self.store.save(record)
+
+
+class FinishedAtMoves(MemoryBackend):
+    """Every get_result reports a new finished_at for a finished task."""
+
+    def to_result(self, record: dict[str, Any], task: Any = None) -> Any:
+        if record["finished_at"]:
+            record = {**record, "finished_at": timezone.now().isoformat()}
+        return super().to_result(record, task)
+
+
+class ForgetsKwargsAfterRun(MemoryBackend):
+    """Drops the stored kwargs once the task finished."""
+
+    def finish(
+        self, record: dict[str, Any], error: BaseException | None = None
+    ) -> None:
+        record["kwargs"] = {}
+        super().finish(record, error)
+
+
+# -- results elsewhere ------------------------------------------------------------
+class _DictStore:
+    """The FileStore interface over a dict: shared by whom the dict is shared by."""
+
+    def __init__(self, records: dict[str, str], ready: set[str]) -> None:
+        self._records = records
+        self._ready = ready
+        self._lock = threading.Lock()
+
+    def save(self, record: dict[str, Any]) -> None:
+        self._records[record["id"]] = json.dumps(record)
+
+    def load(self, result_id: str) -> dict[str, Any] | None:
+        text = self._records.get(result_id)
+        return json.loads(text) if text is not None else None
+
+    def mark_ready(self, name: str) -> None:
+        self._ready.add(name)
+
+    def ready_names(self) -> list[str]:
+        return sorted(self._ready)
+
+    def claim(self, name: str) -> bool:
+        with self._lock:
+            if name not in self._ready:
+                return False
+            self._ready.discard(name)
+            return True
+
+
+_PROCESS_RECORDS: dict[str, str] = {}
+_PROCESS_READY: set[str] = set()
+_THREAD = threading.local()
+
+
+class ResultsOnlyInThisProcess(MemoryBackend):
+    """Keeps results in a module-level dict: other processes never see them."""
+
+    def __init__(self, alias: str, params: dict[str, Any]) -> None:
+        super().__init__(alias, params)
+        self.store = _DictStore(_PROCESS_RECORDS, _PROCESS_READY)
+
+
+class ResultsOnlyInThisThread(MemoryBackend):
+    """Keeps results per thread (as DummyBackend does) yet says supports_get_result."""
+
+    def __init__(self, alias: str, params: dict[str, Any]) -> None:
+        super().__init__(alias, params)
+        if not hasattr(_THREAD, "records"):
+            _THREAD.records, _THREAD.ready = {}, set()
+        self.store = _DictStore(_THREAD.records, _THREAD.ready)
+
+
+# -- signals ----------------------------------------------------------------------
+class SignalsOutOfOrder(MemoryBackend):
+    """Sends task_started after task_finished."""
+
+    def send_started(self, result: Any) -> None:
+        self._pending = result
+
+    def send_finished(self, result: Any) -> None:
+        super().send_finished(result)
+        super().send_started(self._pending)
+
+
+class NoStartedSignal(MemoryBackend):
+    """Never sends task_started."""
+
+    def send_started(self, result: Any) -> None:
+        pass
+
+
+class SignalSenderInstance(MemoryBackend):
+    """Sends the backend instance, not its class."""
+
+    def send_started(self, result: Any) -> None:
+        compat.task_started.send(self, task_result=result)
+
+    def send_finished(self, result: Any) -> None:
+        compat.task_finished.send(self, task_result=result)
+
+
+class StartedSignalNotRunning(MemoryBackend):
+    """task_started carries the result as enqueued (READY)."""
+
+    def send_started(self, result: Any) -> None:
+        record = self.store.load(result.id) or {}
+        super().send_started(self.to_result({**record, "status": READY}, result.task))
+
+
+# -- stored records ------------------------------------------------------------------
+class ExecutesTamperedPath(MemoryBackend):
+    """Runs whatever callable a stored path names (the unwrapped ``func`` too)."""
+
+    def resolve(self, record: dict[str, Any]) -> Any:
+        try:
+            return super().resolve(record)
+        except UnresolvableTask:
+            try:
+                found = import_string(record["path"])
+            except ImportError as exc:
+                raise UnresolvableTask(str(exc)) from exc
+            func = getattr(found, "func", found)
+            return self.task_class(func=func, backend=record["backend"])
+
+
+class CrashesOnMissingTask(MemoryBackend):
+    """An ImportError from a stale path escapes the worker (the record stays RUNNING)."""
+
+    def finish(
+        self, record: dict[str, Any], error: BaseException | None = None
+    ) -> None:
+        if isinstance(error, UnresolvableTask) and isinstance(
+            error.__cause__, ImportError
+        ):
+            raise error.__cause__
+        super().finish(record, error)
+
+
+class GetResultLeaksImportError(MemoryBackend):
+    """get_result raises ImportError for a record whose task no longer imports."""
+
+    def task_for_result(self, record: dict[str, Any]) -> Any:
+        import_string(record["path"])
+        return super().task_for_result(record)
