@@ -527,7 +527,7 @@ def _conformance_probed(request: pytest.FixtureRequest) -> None:
     if reason:
         names = {r.removeprefix("not ").strip() for r in clause.requires}
         hint = ""
-        if adapter.hint and names & ADAPTER_REQUIREMENTS:
+        if adapter.hint and names & ADAPTER_REQUIREMENTS - {"record_access"}:
             hint = f" ({adapter.hint})"
         pytest.skip(f"n/a: {reason}{hint}")
 
