@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -167,6 +168,12 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.observe(result, f"{Api(form).name('enqueue')}({kind})")
         return str(result.id)
 
+    def waiting(self) -> bool:
+        """Some result was last seen unfinished: a worker run has work to do."""
+        return any(seen.status not in FINISHED for seen in self.last.values())
+
+    # A worker run can be costly (a process per run): only when it has work.
+    @precondition(lambda self: self.waiting())
     @rule()
     def run_worker(self) -> None:
         self.steps.append("worker runs")
@@ -199,7 +206,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         # Every task the worker was given ends finished.
-        if not self.held:
+        if not self.waiting():
             return
         self.steps.append("worker runs (teardown)")
         error = self.driver.run()
