@@ -214,6 +214,11 @@ class Batch:
 
     def execute(self) -> None:
         self.worker_error = self.driver.run()
+        # A worker that died left tasks behind: drain them (each run gets
+        # further), so that they do not kill the worker runs of other clauses.
+        for _ in self.jobs if self.worker_error is not None else ():
+            if self.driver.run() is None:
+                break
         for job in self.jobs.values():
             if job.result is not None:
                 job.unobservable = self.driver.settle(job.result, job.form)
@@ -415,17 +420,58 @@ UNSERIALIZABLE_TASKS = {
     "unserializable-nested": "return_nested_unserializable",
 }
 
-_BATCHES: dict[int, Batch] = {}
+#: Kinds whose exception is a BaseException but not an Exception: a worker
+#: that lets one escape dies. They run in a batch of their own, so that such a
+#: worker fails the clauses about them, not every clause of the main batch.
+BASE_EXCEPTION_KINDS = ("NotAnException", "SystemExit")
+BASE_EXCEPTION_LABELS = frozenset(
+    {*(f"fail-{kind}" for kind in BASE_EXCEPTION_KINDS), "after-base"}
+)
 
 
-def shared_batch(adapter: Any, backend: Any) -> Batch:
-    """The batch every outcome clause reads, built and run once per session."""
-    batch = _BATCHES.get(id(adapter))
-    if batch is not None:
+class SharedBatches:
+    """The batches the outcome clauses read, each built and run on first use."""
+
+    def __init__(self, adapter: Any, backend: Any) -> None:
+        self.adapter = adapter
+        self.backend = backend
+        self.groups: dict[str, Batch] = {}
+
+    def group(self, name: str) -> Batch:
+        batch = self.groups.get(name)
+        if batch is None:
+            batch = self.groups[name] = Batch(Driver(self.adapter, self.backend))
+            if name == "main":
+                _fill_main(batch, self.backend)
+            else:
+                _fill_base_exceptions(batch)
+            batch.execute()
         return batch
+
+    def job(self, label: str, form: str) -> Job:
+        __tracebackhide__ = True
+        name = "base-exceptions" if label in BASE_EXCEPTION_LABELS else "main"
+        return self.group(name).job(label, form)
+
+    @property
+    def rerun_error(self) -> BaseException | None:
+        return self.group("main").rerun_error
+
+
+_SHARED: dict[int, SharedBatches] = {}
+
+
+def shared_batch(adapter: Any, backend: Any) -> SharedBatches:
+    """The shared batches of this session (see :class:`Batch`)."""
+    shared = _SHARED.get(id(adapter))
+    if shared is None:
+        shared = _SHARED[id(adapter)] = SharedBatches(adapter, backend)
+    return shared
+
+
+def _fill_main(batch: Batch, backend: Any) -> None:
     from . import tasks
 
-    batch = _BATCHES[id(adapter)] = Batch(Driver(adapter, backend))
     batch.add("capture", lambda t: (tasks.capture, (t, *CAPTURE_ARGS), CAPTURE_KWARGS))
     batch.add("return-none", lambda t: (tasks.noop, (), {}))
     batch.add("return-tuple", lambda t: (tasks.return_tuple, (), {}))
@@ -438,7 +484,8 @@ def shared_batch(adapter: Any, backend: Any) -> Batch:
         ),
     )
     for kind in FAILURE_KINDS:
-        batch.add(f"fail-{kind}", functools.partial(_raising, kind))
+        if kind not in BASE_EXCEPTION_KINDS:
+            batch.add(f"fail-{kind}", functools.partial(_raising, kind))
     for label, name in UNSERIALIZABLE_TASKS.items():
         batch.add(label, functools.partial(_returning_from, name))
     batch.add(
@@ -458,8 +505,14 @@ def shared_batch(adapter: Any, backend: Any) -> Batch:
         batch.add("async-context", lambda t: (async_tasks.async_with_context, (), {}))
     # Enqueued last: it runs only if the worker survived everything above.
     batch.add("after", lambda t: (tasks.capture, (t,), {}))
-    batch.execute()
-    return batch
+
+
+def _fill_base_exceptions(batch: Batch) -> None:
+    from . import tasks
+
+    for kind in BASE_EXCEPTION_KINDS:
+        batch.add(f"fail-{kind}", functools.partial(_raising, kind))
+    batch.add("after-base", lambda t: (tasks.capture, (t,), {}))
 
 
 def _raising(kind: str, token: str) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:

@@ -118,6 +118,20 @@ CASES: list[tuple[str, tuple[str, ...], set[str], set[str], tuple[str, ...]]] = 
         set(),
         (),
     ),
+    (
+        "OnlyCatchesException",
+        ("failure", "success"),
+        {
+            "FAILURE-BASE-EXCEPTION",
+            "FAILURE-STATUS",
+            "FAILURE-ERRORS",
+            "FAILURE-EXCEPTION-CLASS",
+            "FAILURE-TRACEBACK",
+            "FAILURE-TIMESTAMPS",
+        },
+        set(),
+        ("--task-timeout=1",),  # the SystemExit tasks stay RUNNING: waited for
+    ),
     ("ExceptionNameNotQualname", ("failure",), {"FAILURE-EXCEPTION-CLASS"}, set(), ()),
     ("TracebackWithoutMessage", ("failure",), {"FAILURE-TRACEBACK"}, set(), ()),
     ("ReturnValueCoerced", ("success",), {"SUCCESS-RETURN-VALUE"}, set(), ()),

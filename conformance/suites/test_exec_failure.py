@@ -154,7 +154,7 @@ def test_base_exception_fails_task(
         observed=f"errors for {paths}",
         repro=job.repro,
     )
-    after = batch.job("after", api.form)
+    after = batch.job("after-base", api.form)
     after.finished(task_backend)
     check(
         len(evidence.runs(after.token)) == 1,

@@ -459,3 +459,14 @@ class GetResultLeaksImportError(MemoryBackend):
     def task_for_result(self, record: dict[str, Any]) -> Any:
         import_string(record["path"])
         return super().task_for_result(record)
+
+
+class OnlyCatchesException(MemoryBackend):
+    """``except Exception`` in the worker: SystemExit from a task kills it."""
+
+    def finish(
+        self, record: dict[str, Any], error: BaseException | None = None
+    ) -> None:
+        if error is not None and not isinstance(error, Exception):
+            raise error
+        super().finish(record, error)
