@@ -172,3 +172,94 @@ def test_unknown_clause_is_a_usage_error(kit_pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "NO-SUCH-CLAUSE" in result.stdout.str() + result.stderr.str()
     assert not target.exists() or not json.loads(target.read_text())["clauses"]
+
+
+# -- the user's settings, ini twins, and options that cannot work ------------------
+USER_SETTINGS = """
+SECRET_KEY = "user"
+USE_TZ = True
+INSTALLED_APPS = ["django.contrib.contenttypes"]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "user.sqlite3"}}
+USER_MARKER = "kept"
+TASKS = {"default": {"BACKEND": "not.the.backend.under.Test"}}
+"""
+
+USER_TEST = """
+from django.conf import settings
+
+
+def test_user_settings_kept_and_tasks_overridden():
+    assert settings.USER_MARKER == "kept"
+    assert settings.DATABASES["default"]["NAME"] == "user.sqlite3"
+    assert "django.contrib.contenttypes" in settings.INSTALLED_APPS
+    assert settings.TASKS["default"]["BACKEND"] == "{backend}"
+"""
+
+
+def test_user_settings_are_used_and_only_tasks_is_overridden(
+    kit_pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kit_pytester.makepyfile(user_settings=USER_SETTINGS)
+    kit_pytester.makepyfile(test_user=USER_TEST.replace("{backend}", BASELINE))
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "user_settings")
+    result = kit_pytester.runpytest_subprocess(
+        f"--task-backend={BASELINE}",
+        "--task-clause=PRIORITY-OUT-OF-RANGE-REJECTED",
+        "-p",
+        "no:cacheprovider",
+        "-v",
+        "test_user.py",
+    )
+    assert result.ret == 0, result.stdout.str()
+    # The user's own test ran beside the selected clause.
+    result.stdout.fnmatch_lines(
+        ["*test_user_settings_kept_and_tasks_overridden PASSED*"]
+    )
+    result.stdout.fnmatch_lines(["*PRIORITY-OUT-OF-RANGE-REJECTED*PASS*"])
+
+
+def test_ini_twins_configure_the_kit(kit_pytester: pytest.Pytester) -> None:
+    target = kit_pytester.path / "from-ini.json"
+    kit_pytester.makeini(
+        f"""
+        [pytest]
+        task_backend = {BASELINE}
+        task_report = {target}
+        task_clause =
+            PRIORITY-OUT-OF-RANGE-REJECTED
+            PRIORITY-FRACTIONAL-REJECTED
+        """
+    )
+    result = kit_pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == 0, result.stdout.str()
+    report = json.loads(target.read_text(encoding="utf-8"))
+    assert report["backend"] == BASELINE
+    assert {entry["id"] for entry in report["clauses"]} == {
+        "PRIORITY-OUT-OF-RANGE-REJECTED",
+        "PRIORITY-FRACTIONAL-REJECTED",
+    }
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        "--task-backend-options=not json",
+        "--task-backend-options=[1, 2]",
+        "--task-database=mysql://localhost/db",
+        "--task-installed-apps=no_such_app_anywhere",
+    ],
+)
+def test_unusable_option_is_a_usage_error(
+    kit_pytester: pytest.Pytester, option: str
+) -> None:
+    result = kit_pytester.runpytest_subprocess(
+        f"--task-backend={BASELINE}", option, "-p", "no:cacheprovider"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
+
+
+def test_unimportable_backend_is_a_usage_error(kit_pytester: pytest.Pytester) -> None:
+    result = kit_pytester.runpytest_subprocess(
+        "--task-backend=no.such.Backend", "-p", "no:cacheprovider"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
