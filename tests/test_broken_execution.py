@@ -8,9 +8,17 @@ about, and warn where the rule is a SHOULD.
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
+
+from tests.conftest import REPO_ROOT, KitRun
 
 pytestmark = pytest.mark.kit
 
@@ -237,25 +245,68 @@ CASES: list[tuple[str, tuple[str, ...], set[str], set[str], tuple[str, ...]]] = 
 ]
 
 
-@pytest.mark.parametrize(
-    ("backend", "families", "failed", "warned", "extra"),
-    CASES,
-    ids=[case[0] for case in CASES],
-)
-def test_broken_backend_fails_its_clauses(
-    run_kit: Any,
-    backend: str,
-    families: tuple[str, ...],
-    failed: set[str],
-    warned: set[str],
-    extra: tuple[str, ...],
-) -> None:
+Case = tuple[str, tuple[str, ...], set[str], set[str], tuple[str, ...]]
+
+
+def _run_case(case: Case, directory: Path) -> KitRun:
+    """The kit against one broken backend, in a process of its own."""
+    backend, families, _, _, extra = case
     options = (
         extra
         if any(o.startswith("--task-adapter") for o in extra)
         else (WORKER, *extra)
     )
-    run = run_kit(f"tests.broken.execution.{backend}", *options, clauses=families)
+    report = directory / f"{backend}.json"
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])
+    )
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            f"--task-backend=tests.broken.execution.{backend}",
+            f"--task-report={report}",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *options,
+            *(f"--task-clause={family}" for family in families),
+        ],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    if not report.exists():
+        raise AssertionError(f"the kit wrote no report for {backend}:\n{output}")
+    return KitRun(completed.returncode, json.loads(report.read_text()), output)
+
+
+@pytest.fixture(scope="module")
+def kit_runs(request: pytest.FixtureRequest) -> dict[str, KitRun]:
+    """Every selected case's kit run, several at once (most of a run is waiting)."""
+    selected = {
+        item.callspec.params["case"][0]
+        for item in request.session.items
+        if item.module is request.module and hasattr(item, "callspec")
+    }
+    cases = [case for case in CASES if case[0] in selected]
+    with tempfile.TemporaryDirectory() as directory, ThreadPoolExecutor(4) as pool:
+        runs = pool.map(lambda case: _run_case(case, Path(directory)), cases)
+        return {case[0]: run for case, run in zip(cases, runs, strict=True)}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
+def test_broken_backend_fails_its_clauses(
+    kit_runs: dict[str, KitRun], case: Case
+) -> None:
+    backend, _, failed, warned, _ = case
+    run = kit_runs[backend]
     warnings = {cid for cid, outcome in run.outcomes().items() if outcome == "warn"}
     assert (run.failed(), warnings) == (failed, warned), run.output[-6000:]
     assert run.ret == (1 if failed else 0), run.output[-3000:]
