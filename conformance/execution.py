@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -103,6 +104,31 @@ class Driver:
                 return None
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
+
+
+def run_concurrently(driver: Driver, workers: int) -> list[BaseException | None]:
+    """``workers`` worker runs started together, each in its own thread."""
+    from django.db import connections
+
+    start = threading.Barrier(workers)
+    outcomes: list[BaseException | None] = [None] * workers
+
+    def work(index: int) -> None:
+        try:
+            start.wait()
+            outcomes[index] = driver.run()
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=work, args=(i,), name=f"conformance-worker-{i}")
+        for i in range(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(driver.adapter.timeout * 10)
+    return outcomes
 
 
 def observable(reason: str | None, backend: Any, what: str) -> None:

@@ -67,6 +67,7 @@ CASES: list[tuple[str, tuple[str, ...], set[str], set[str], tuple[str, ...]]] = 
         (),
     ),
     ("RunsTwice", ("success",), {"SUCCESS-EXACTLY-ONCE"}, set(), ()),
+    ("NonAtomicClaim", ("success",), {"SUCCESS-EXACTLY-ONCE"}, set(), ()),
     (
         "ReRunsFinished",
         ("lifecycle", "success"),

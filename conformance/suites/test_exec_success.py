@@ -10,9 +10,18 @@ from hypothesis import given
 
 from conformance import evidence, execution, strategies, tasks
 from conformance.execution import SUCCESSFUL, Driver, shared_batch
-from conformance.support import Api, clause, json_difference, json_round_trip
+from conformance.support import (
+    Api,
+    clause,
+    json_difference,
+    json_round_trip,
+    not_applicable,
+)
 from conformance.support import result_summary as summary
 from conformance.violation import check, describe_exception
+
+#: Tasks two simultaneous workers share out.
+TWO_WORKER_TASKS = 40
 
 #: Successful jobs of the shared batch and what each returned.
 RETURNS: dict[str, Any] = {
@@ -197,4 +206,33 @@ def test_exactly_once(
         expected="the function ran exactly once (the worker was run twice)",
         observed=f"it ran {count} times",
         repro=job.repro,
+    )
+
+
+@clause("SUCCESS-EXACTLY-ONCE")
+def test_exactly_once_with_two_workers(task_adapter: Any, task_backend: Any) -> None:
+    """Two workers started together never both run a task (atomic claims)."""
+    driver = Driver(task_adapter, task_backend)
+    if not driver.worker_driven:
+        not_applicable("needs a worker the kit can start twice (worker-driven)")
+    tokens = [execution.new_token() for _ in range(TWO_WORKER_TASKS)]
+    for index, token in enumerate(tokens):
+        Api(execution.FORMS[index % 2]).enqueue(tasks.capture, token)
+    errors = execution.run_concurrently(driver, workers=2)
+    repro = (
+        f"{TWO_WORKER_TASKS} x tasks.capture.enqueue(token)\n"
+        "# then two workers at the same time (two threads calling the worker)"
+    )
+    check(
+        errors == [None, None],
+        expected="both workers return normally",
+        observed=", ".join(describe_exception(e) for e in errors),
+        repro=repro,
+    )
+    counts = {len(evidence.runs(token)) for token in tokens}
+    check(
+        counts == {1},
+        expected="every task ran exactly once",
+        observed=f"execution counts seen: {sorted(counts)}",
+        repro=repro,
     )
