@@ -24,6 +24,7 @@ Run the kit against it::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -374,8 +375,13 @@ class BackgroundMemoryBackend(MemoryBackend):
 
     def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
         result = super().enqueue(task, args, kwargs)
-        threading.Thread(target=self.run_ready, daemon=True).start()
+        threading.Thread(target=self._run_in_background, daemon=True).start()
         return result
+
+    def _run_in_background(self) -> None:
+        # Best effort: the kit may already have removed the store at exit.
+        with contextlib.suppress(OSError):
+            self.run_ready()
 
 
 def run_ready(backend: Any, queue_names: Sequence[str] | None = None) -> None:

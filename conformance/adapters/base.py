@@ -25,6 +25,7 @@ the kit cannot see the backend execute anything (then execution clauses are
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -93,7 +94,8 @@ class Adapter:
         """Settle how an unknown backend executes, by enqueueing one task.
 
         * the result ``enqueue`` returns is finished: synchronous;
-        * it finishes within ``timeout`` on its own: executes on its own;
+        * it runs within ``timeout`` on its own (the task records its run, or
+          the refreshed result is finished): executes on its own;
         * otherwise the kit cannot make it run: ``executes`` becomes False
           and :attr:`hint` says to pass ``--task-worker``.
 
@@ -104,10 +106,11 @@ class Adapter:
         if self.settled:
             return
         self.settled = True
-        from .. import tasks
+        from .. import evidence, tasks
 
+        token = uuid.uuid4().hex
         try:
-            result = tasks.noop.using(backend=backend.alias).enqueue()
+            result = tasks.capture.using(backend=backend.alias).enqueue(token)
         except Exception as exc:
             self._probe_outcome = f"probe: enqueue raised {type(exc).__name__}"
             return
@@ -115,21 +118,24 @@ class Adapter:
             self.synchronous = True
             self._probe_outcome = "probe: runs tasks inside enqueue"
             return
-        try:
-            self.wait_until_finished(result)
-        except NotImplementedError:
-            reason = "an unfinished result cannot be refreshed (no get_result)"
-        except Exception as exc:
-            reason = f"refreshing its result raised {type(exc).__name__}"
-        else:
-            if result.is_finished:
+        # Did it run? The task's own record says so even where results cannot
+        # be refreshed (no get_result).
+        deadline = time.monotonic() + self.timeout
+        refreshable = True
+        while time.monotonic() <= deadline:
+            if evidence.runs(token) or result.is_finished:
                 self._probe_outcome = "probe: executes tasks on its own"
                 return
-            reason = f"no task finished within {self.timeout:g} s"
+            if refreshable:
+                try:
+                    result.refresh()
+                except Exception:
+                    refreshable = False
+            time.sleep(0.05)
         self.executes = False
         self._probe_outcome = "probe: no execution observed"
         self.hint = (
-            f"{reason}, and no worker was given: pass "
+            f"no task ran within {self.timeout:g} s, and no worker was given: pass "
             "--task-worker=module.callable (see docs/worker-protocol.md)"
         )
 
