@@ -294,7 +294,7 @@ def kit_runs(request: pytest.FixtureRequest) -> dict[str, KitRun]:
     selected = {
         item.callspec.params["case"][0]
         for item in request.session.items
-        if item.module is request.module and hasattr(item, "callspec")
+        if isinstance(item, pytest.Function) and item.module is request.module
     }
     cases = [case for case in CASES if case[0] in selected]
     with tempfile.TemporaryDirectory() as directory, ThreadPoolExecutor(4) as pool:
