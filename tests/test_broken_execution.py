@@ -292,7 +292,7 @@ def _run_case(case: Case, directory: Path) -> KitRun:
 def kit_runs(request: pytest.FixtureRequest) -> dict[str, KitRun]:
     """Every selected case's kit run, several at once (most of a run is waiting)."""
     selected = {
-        item.callspec.params["case"][0]
+        item.callspec.id
         for item in request.session.items
         if isinstance(item, pytest.Function) and item.module is request.module
     }
