@@ -41,16 +41,24 @@ class KitRun:
 def run_kit(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Any:
     """``run_kit(backend, *extra_args, clauses=[...]) -> KitRun``."""
     monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+        "PYTHONPATH",
+        os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
     )
     monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
     # Let each kit subprocess reuse pytest's cached assertion rewrites: it
     # halves the start-up of every run.
     monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
 
-    def run(backend: str, *extra: str, clauses: list[str] | tuple[str, ...] = ()) -> KitRun:
+    def run(
+        backend: str, *extra: str, clauses: list[str] | tuple[str, ...] = ()
+    ) -> KitRun:
         report_path = pytester.path / "report.json"
-        args = [f"--task-backend={backend}", f"--task-report={report_path}", "-p", "no:cacheprovider"]
+        args = [
+            f"--task-backend={backend}",
+            f"--task-report={report_path}",
+            "-p",
+            "no:cacheprovider",
+        ]
         args += [f"--task-clause={c}" for c in clauses]
         result = pytester.runpytest_subprocess(*args, *extra)
         output = result.stdout.str() + result.stderr.str()
