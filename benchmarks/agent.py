@@ -15,6 +15,8 @@ Commands:
     Against an idle worker: enqueue one task, wait until it has finished,
     pause a random 50-250 ms, repeat. Latency is ``started_at - enqueued_at``
     as the backend stored them.
+``statements --count N``
+    (ours) The worker's claim + finish statements alone, see :func:`statements`.
 ``summary``
     Counts by status, the span from the first start to the last finish,
     attempts and error classes.
@@ -101,6 +103,55 @@ def latency(samples: int, start: int, timeout: float) -> dict[str, Any]:
         # Idle again, at a random phase of any polling cycle.
         time.sleep(rng.uniform(0.05, 0.25))
     return {"latencies": values}
+
+
+def statements(count: int) -> dict[str, Any]:
+    """(ours) The worker's statement path alone: claim + finish, no task, no result.
+
+    Enqueues ``count`` tasks, then loops over the backend's own
+    ``finish_and_claim`` (the one transaction per task its worker spends) the
+    way the worker does, minus everything else. The gap between this rate and
+    the worker's is the cost of running tasks and building results; the gap
+    between this rate and the database's limit is the cost of the statement
+    path (Django's cursor, parameter binding, planning).
+    """
+    from datetime import timedelta
+
+    from django.db import connections
+
+    from benchmarks import tasks
+    from reference_backends.database import queries, records
+
+    for n in range(count):
+        tasks.noop.enqueue(n)
+    backend = tasks.noop.get_backend()
+    q = queries.Queries(connections[backend.settings.database])
+    finish = None
+    done = 0
+    began = time.perf_counter()
+    while True:
+        now = records.now()
+        claim = queries.Claim(
+            worker_id="statements",
+            backends=["default"],
+            queues=None,
+            now=now,
+            lease_expires_at=now + timedelta(seconds=30),
+        )
+        _, row = q.finish_and_claim(finish, claim)
+        if row is None:
+            break
+        done += 1
+        finish = queries.Finish(
+            result_id=row.id,
+            worker_id="statements",
+            attempt=row.attempts,
+            status="SUCCESSFUL",
+            finished_at=records.now(),
+            return_value="null",
+        )
+    elapsed = time.perf_counter() - began
+    return {"count": done, "seconds": elapsed, "per_second": done / elapsed}
 
 
 def summary() -> dict[str, Any]:
@@ -207,6 +258,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--samples", type=int, default=25)
     p.add_argument("--start", type=int, default=0)
     p.add_argument("--timeout", type=float, default=30.0)
+    p = sub.add_parser("statements")
+    p.add_argument("--count", type=int, required=True)
     sub.add_parser("summary")
     sub.add_parser("rows")
     p = sub.add_parser("tamper")
@@ -221,6 +274,8 @@ def main(argv: list[str] | None = None) -> None:
         out = enqueue(options.count, options.start, options.seconds)
     elif options.command == "latency":
         out = latency(options.samples, options.start, options.timeout)
+    elif options.command == "statements":
+        out = statements(options.count)
     elif options.command == "summary":
         out = summary()
     elif options.command == "rows":

@@ -35,14 +35,28 @@ CLAIM_WHERE = (
     " AND (run_after IS NULL OR run_after <= {now}) ORDER BY priority DESC, enqueued_at LIMIT 1"
 )
 
-PGBENCH_SCRIPT = f"""\
-UPDATE {TABLE} SET status = 'RUNNING', attempts = attempts + 1, claimed_by = 'pgbench', \
-started_at = now(), last_attempted_at = now(), lease_expires_at = now() + interval '30 seconds', \
-worker_ids = worker_ids || 'pgbench' WHERE id = ({CLAIM_WHERE.format(now="now()")} \
-FOR UPDATE SKIP LOCKED) RETURNING id AS claimed \\gset
-UPDATE {TABLE} SET status = 'SUCCESSFUL', finished_at = now(), claimed_by = NULL, \
-lease_expires_at = NULL, return_value = 'null' WHERE id = :claimed AND status = 'RUNNING';
-"""
+#: pgbench's protocols: "simple" sends each statement as text, parsed and
+#: planned every time, as Django's default (client-side binding) cursors do;
+#: "prepared" parses and plans once per connection.
+MODES = ("simple", "prepared")
+
+
+def pgbench_script(mode: str) -> str:
+    """Claim, then complete: two statements, two transactions (autocommit)."""
+    # pgbench pastes a variable as is in simple mode: quote the id there.
+    claimed = "quote_literal(id::text)" if mode == "simple" else "id"
+    return (
+        f"UPDATE {TABLE} SET status = 'RUNNING', attempts = attempts + 1,"
+        " claimed_by = 'pgbench', started_at = now(), last_attempted_at = now(),"
+        " lease_expires_at = now() + interval '30 seconds',"
+        " worker_ids = worker_ids || 'pgbench'"
+        f" WHERE id = ({CLAIM_WHERE.format(now='now()')} FOR UPDATE SKIP LOCKED)"
+        f" RETURNING {claimed} AS claimed \\gset\n"
+        f"UPDATE {TABLE} SET status = 'SUCCESSFUL', finished_at = now(), claimed_by = NULL,"
+        " lease_expires_at = NULL, return_value = 'null'"
+        " WHERE id = :claimed AND status = 'RUNNING';\n"
+    )
+
 
 FILL_POSTGRES = f"""
 INSERT INTO {TABLE} (id, backend_name, task_path, queue_name, priority, status, args,
@@ -64,7 +78,7 @@ FROM n
 
 
 def postgres_pairs(
-    cluster: Any, url: str, pairs: int, clients: int, workdir: Path
+    cluster: Any, url: str, pairs: int, clients: int, workdir: Path, mode: str
 ) -> float:
     """Pairs per second measured by pgbench on database ``url`` (emptied, refilled)."""
     import psycopg
@@ -74,15 +88,15 @@ def postgres_pairs(
         # A few spare rows: a client must never find the queue empty.
         connection.execute(FILL_POSTGRES, [pairs + 10 * clients])  # type: ignore[arg-type]
         connection.execute(f"ANALYZE {TABLE}")  # type: ignore[arg-type]
-    script = workdir / "claim_complete.sql"
-    script.write_text(PGBENCH_SCRIPT)
+    script = workdir / f"claim_complete_{mode}.sql"
+    script.write_text(pgbench_script(mode))
     pgbench = shutil.which("pgbench") or str(cluster.bindir / "pgbench")
     done = subprocess.run(
         [
             pgbench,
             "-n",
             "-M",
-            "prepared",
+            mode,
             "-f",
             str(script),
             "-c",

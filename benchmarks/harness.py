@@ -122,6 +122,7 @@ class Target:
     logs: Path
     options: dict[str, Any] = field(default_factory=dict)
     conn_max_age: str = "none"
+    database_options: dict[str, Any] = field(default_factory=dict)
     processes: list[Process] = field(default_factory=list)
 
     @property
@@ -132,6 +133,7 @@ class Target:
             options=json.dumps(self.options),
             record_dir=str(self.record_dir),
             conn_max_age=self.conn_max_age,
+            database_options=json.dumps(self.database_options),
         )
 
     def worker_argv(self, *, batch: bool, extra: Sequence[str] = ()) -> list[str]:

@@ -68,6 +68,7 @@ class Config:
     backends: list[str]
     pg_fsync: bool
     conn_max_age: str
+    database_options: dict[str, Any]
     workdir: Path
     timeout: float
 
@@ -89,7 +90,12 @@ class Results:
 
 
 def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+    load = os.getloadavg()[0]
+    print(
+        f"[{time.strftime('%H:%M:%S')} load {load:.1f}] {message}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -115,6 +121,7 @@ class Bench:
             record_dir=root / "records",
             logs=root,
             conn_max_age=self.config.conn_max_age,
+            database_options=self.config.database_options,
         )
 
     def drain(self, target: Target, count: int, workers: int) -> dict[str, Any]:
@@ -185,6 +192,9 @@ class Bench:
                 self.results.add(
                     engine, backend, f"rss_mib_{config.tasks}", done["rss_mib"]
                 )
+        if backend == OURS:
+            log(f"{engine} ours run {run}: the worker's statements alone")
+            self.statements(engine, databases, step)
         log(f"{engine} {backend} run {run}: pickup latency, {config.samples} samples")
         latencies = step(self.latency)
         self.results.add(
@@ -200,21 +210,45 @@ class Bench:
             engine, backend, f"worker_throughput_1_at_{config.big}", done["throughput"]
         )
 
+    def statements(self, engine: str, databases: Databases, step: Any) -> None:
+        """Our worker's claim + finish statement path alone (internal API: may be n/a)."""
+        try:
+            found = step(
+                lambda t: t.agent("statements", "--count", str(self.config.tasks))
+            )
+        except RuntimeError as exc:
+            self.results.notes.append(f"{engine}: statement path not measured: {exc}")
+            return
+        self.results.add(engine, OURS, "statements_1", found["per_second"])
+
     def db_limit(self, engine: str, databases: Databases, cluster: Any) -> None:
-        for clients in (1, 2):
-            url = databases.fresh()
-            try:
-                if engine == POSTGRES:
-                    value = dblimit.postgres_pairs(
-                        cluster, url, self.config.pairs, clients, self.config.workdir
-                    )
-                else:
-                    value = dblimit.sqlite_pairs(
-                        url.removeprefix("sqlite://"), self.config.pairs, clients
-                    )
-            finally:
-                databases.drop(url)
-            self.results.add(engine, "db", f"pair_limit_{clients}", value)
+        # SQLite's driver caches prepared statements: one mode only.
+        modes = dblimit.MODES if engine == POSTGRES else ("simple",)
+        for mode in modes:
+            for clients in (1, 2):
+                url = databases.fresh()
+                try:
+                    if engine == POSTGRES:
+                        value = dblimit.postgres_pairs(
+                            cluster,
+                            url,
+                            self.config.pairs,
+                            clients,
+                            self.config.workdir,
+                            mode,
+                        )
+                    else:
+                        value = dblimit.sqlite_pairs(
+                            url.removeprefix("sqlite://"), self.config.pairs, clients
+                        )
+                finally:
+                    databases.drop(url)
+                key = (
+                    f"pair_limit_{clients}"
+                    if mode == "simple"
+                    else f"pair_limit_{mode}_{clients}"
+                )
+                self.results.add(engine, "db", key, value)
 
 
 # -- the report ---------------------------------------------------------------------
@@ -223,6 +257,11 @@ FIGURES = [
     ("worker_throughput_1", "worker throughput, 1 worker (tasks/s)", True),
     ("worker_throughput_2", "worker throughput, 2 workers (tasks/s)", True),
     ("worker_throughput_4", "worker throughput, 4 workers (tasks/s)", True),
+    (
+        "statements_1",
+        "claim+finish statements alone, as the worker sends them, no task (tasks/s)",
+        True,
+    ),
     ("latency_p50_ms", "pickup latency p50 (ms)", False),
     ("latency_p95_ms", "pickup latency p95 (ms)", False),
 ]
@@ -260,6 +299,11 @@ def report(config: Config, results: Results) -> list[str]:
             f"worker peak RSS after {config.big:,} tasks (MiB)",
             False,
         ),
+        (
+            f"worker_throughput_1_at_{config.big}",
+            f"worker throughput, 1 worker, {config.big:,} tasks (tasks/s)",
+            True,
+        ),
     ]
     for engine in config.databases:
         lines.append("")
@@ -276,22 +320,26 @@ def report(config: Config, results: Results) -> list[str]:
                 f"| {label} | {describe(ours)} | {describe(theirs)} | "
                 f"{'-' if q is None else f'{q:.2f}x'} |"
             )
-        for clients in (1, 2):
-            limit = r.get(engine, "db", f"pair_limit_{clients}")
-            if not limit:
-                continue
-            label = f"claim+complete limit, {clients} client{'s' if clients > 1 else ''} (pairs/s)"
-            ours = r.get(engine, OURS, f"worker_throughput_{clients}")
-            theirs = r.get(engine, THEIRS, f"worker_throughput_{clients}")
-            cells = [
-                f"{100 * statistics.median(v) / statistics.median(limit):.0f}% of it"
-                if v
-                else "-"
-                for v in (ours, theirs)
-            ]
-            lines.append(
-                f"| {label} | {cells[0]} | {cells[1]} | {describe(limit)} (the database) |"
-            )
+        for prefix, how in (("pair_limit", ""), ("pair_limit_prepared", ", prepared")):
+            lines += limit_rows(r, engine, prefix, how)
+    return lines
+
+
+def limit_rows(r: Results, engine: str, prefix: str, how: str) -> list[str]:
+    """The database's claim+complete limit, and each backend's share of it."""
+    lines = []
+    for clients in (1, 2):
+        limit = r.get(engine, "db", f"{prefix}_{clients}")
+        if not limit:
+            continue
+        plural = "s" if clients > 1 else ""
+        label = f"claim+complete limit{how}, {clients} client{plural} (pairs/s)"
+        shares = []
+        for backend in (OURS, THEIRS):
+            done = r.get(engine, backend, f"worker_throughput_{clients}")
+            share = statistics.median(done) / statistics.median(limit) if done else None
+            shares.append("-" if share is None else f"{100 * share:.0f}% of it")
+        lines.append(f"| {label} | {shares[0]} | {shares[1]} | {describe(limit)} |")
     return lines
 
 
@@ -320,11 +368,18 @@ def targets(config: Config, results: Results) -> list[str]:
             )
             if limit and ours:
                 share = med(ours) / med(limit)
+                prepared = r.get(engine, "db", f"pair_limit_prepared_{workers}")
                 verdict(
                     share >= 0.4,
                     f"{engine}: {workers} worker(s) >= 40% of the claim+complete limit "
                     f"({workers} client(s)): {100 * share:.0f}% "
-                    f"({med(ours):,.0f} of {med(limit):,.0f}/s)",
+                    f"({med(ours):,.0f} of {med(limit):,.0f}/s)"
+                    + (
+                        f"; {100 * med(ours) / med(prepared):.0f}% of the prepared-"
+                        f"statement limit ({med(prepared):,.0f}/s)"
+                        if prepared
+                        else ""
+                    ),
                 )
         q = ratio(r.get(engine, OURS, "enqueue"), r.get(engine, THEIRS, "enqueue"))
         verdict(
@@ -385,6 +440,12 @@ def parse(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
         default="none",
         help="CONN_MAX_AGE for every process: 'none' (persistent, default) or seconds",
     )
+    parser.add_argument(
+        "--database-options",
+        default="{}",
+        help="JSON merged into DATABASES OPTIONS for every process, e.g. "
+        '\'{"server_side_binding": true, "prepare_threshold": 2}\'',
+    )
     parser.add_argument("--json", type=Path, help="write every measurement here")
     parser.add_argument(
         "--keep", action="store_true", help="keep the work directory (logs)"
@@ -407,6 +468,7 @@ def parse(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
         backends=[b for b in o.backends.split(",") if b],
         pg_fsync=o.pg_fsync,
         conn_max_age=o.conn_max_age,
+        database_options=json.loads(o.database_options),
         workdir=Path(tempfile.mkdtemp(prefix="tasks-bench-")),
         timeout=o.timeout,
     ), o
@@ -459,7 +521,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{elapsed / 60:.1f} min.",
         f"N = {config.tasks:,} no-op tasks, {config.runs} run(s), median [min-max]; "
         f"PostgreSQL fsync {'on' if config.pg_fsync else 'off'}; "
-        f"CONN_MAX_AGE {config.conn_max_age}.",
+        f"CONN_MAX_AGE {config.conn_max_age}"
+        + (
+            f"; DATABASES OPTIONS {config.database_options}"
+            if config.database_options
+            else ""
+        )
+        + ".",
     ]
     lines = (
         header
@@ -467,6 +535,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         + ["", "## Targets", ""]
         + targets(config, results)
     )
+    if results.notes:
+        lines += ["", "## Notes", "", *(f"- {note}" for note in results.notes)]
     print("\n".join(lines))
     if options.json:
         options.json.write_text(

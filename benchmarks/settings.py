@@ -70,11 +70,11 @@ DATABASES = {"default": database(os.environ["BENCH_DATABASE_URL"])}
 if os.environ.get("BENCH_CONN_MAX_AGE"):
     _age = os.environ["BENCH_CONN_MAX_AGE"]
     DATABASES["default"]["CONN_MAX_AGE"] = None if _age == "none" else int(_age)
-if (
-    os.environ.get("BENCH_SERVER_SIDE_BINDING")
-    and "postgresql" in DATABASES["default"]["ENGINE"]
-):
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+if os.environ.get("BENCH_DATABASE_OPTIONS"):
+    # Extra DATABASES OPTIONS, for experiments (e.g. psycopg's prepare_threshold).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        json.loads(os.environ["BENCH_DATABASE_OPTIONS"])
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGGING_CONFIG = None
 TASKS = {"default": {"BACKEND": _backend, "OPTIONS": _options}}
