@@ -36,7 +36,8 @@ EXECUTION_FAMILIES = {
 def _clean(run: Any) -> dict[str, str]:
     outcomes: dict[str, str] = run.outcomes()
     bad = {cid: o for cid, o in outcomes.items() if o in {"fail", "warn"}}
-    assert bad == {}, run.output[-6000:]
+    failures = run.output[run.output.find("= FAILURES =") :][:8000]
+    assert bad == {}, f"{bad}\n{failures}"
     assert run.ret == 0, run.output[-3000:]
     return outcomes
 
