@@ -123,21 +123,25 @@ def record_run(token: str, payload: Any) -> None:
 
 def runs(token: str) -> list[Any]:
     """The payloads recorded for ``token``, one per execution, decoded."""
-    path = _runs() / f"{_safe(token)}.jsonl"
-    if not path.exists():
-        return []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = _complete_lines(_runs() / f"{_safe(token)}.jsonl")
     return [decode(json.loads(line)["payload"]) for line in lines if line]
 
 
 def start_order(tokens: list[str]) -> list[str]:
     """``tokens`` in the order their executions started (repeats kept)."""
     wanted = {_safe(token): token for token in tokens}
-    path = _runs() / "order.log"
-    if not path.exists():
-        return []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = _complete_lines(_runs() / "order.log")
     return [wanted[line] for line in lines if line in wanted]
+
+
+def _complete_lines(path: Path) -> list[str]:
+    """The lines of ``path`` whose write has completed (a writer may be busy)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    # Cut before decoding: a half-written line may end inside a character.
+    return data[: data.rfind(b"\n") + 1].decode("utf-8").splitlines()
 
 
 def release_path(token: str) -> Path:
@@ -212,13 +216,8 @@ def install_signal_recorder() -> None:
 
 def recorded_signals(result_ids: set[str]) -> Iterator[RecordedSignal]:
     """Signals recorded for ``result_ids``, in the order they were sent."""
-    path = _signal_path()
-    if not path.exists():
-        return
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
+    for line in _complete_lines(_signal_path()):
+        if line.strip():
             entry = json.loads(line)
             if entry["result_id"] in result_ids:
                 yield RecordedSignal(**entry)

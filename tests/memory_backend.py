@@ -92,13 +92,15 @@ class FileStore:
 
     def load(self, result_id: str) -> dict[str, Any] | None:
         try:
-            text = (self.records / f"{result_id}.jsonl").read_text(encoding="utf-8")
+            data = (self.records / f"{result_id}.jsonl").read_bytes()
         except FileNotFoundError:
             return None
-        complete = text[: text.rfind("\n") + 1].splitlines()
+        # The last complete line; cut before decoding (a half-written line
+        # may end inside a character).
+        complete = data[: data.rfind(b"\n") + 1].splitlines()
         if not complete:
             return None
-        record: dict[str, Any] = json.loads(complete[-1])
+        record: dict[str, Any] = json.loads(complete[-1].decode("utf-8"))
         return record
 
     def mark_ready(self, name: str) -> None:
@@ -164,9 +166,11 @@ class MemoryBackend(compat.BaseTaskBackend):  # type: ignore[misc]
             "sequence": time.time_ns(),
         }
         self.store.save(record)
-        self.store.mark_ready(self.ready_name(record))
         result = self.to_result(record, task)
+        # Announced before a worker can see it: enqueued comes before started
+        # even when a worker is already running.
         compat.task_enqueued.send(type(self), task_result=result)
+        self.store.mark_ready(self.ready_name(record))
         return result
 
     def ready_name(self, record: dict[str, Any]) -> str:
