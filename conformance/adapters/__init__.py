@@ -69,7 +69,9 @@ def adapter_for(
 ) -> Adapter:
     """The adapter for ``backend``; explicit options win over the registry."""
     cls: type[Adapter] = (
-        import_string(adapter_path) if adapter_path else adapter_class_for(type(backend))
+        import_string(adapter_path)
+        if adapter_path
+        else adapter_class_for(type(backend))
     )
     worker: WorkerCallable | None = import_string(worker_path) if worker_path else None
     return cls(worker=worker, timeout=timeout)
