@@ -91,5 +91,7 @@ def unmet(clause: Clause, env: Environment) -> str | None:
         if predicate(env) == negated:
             if name in FLAGS:
                 return f"applies where {description} is {not negated}"
-            return f"applies where {'not ' if negated else ''}{description}"
+            if negated:
+                return f"applies only where it is false that {description}"
+            return f"applies where {description}"
     return None
