@@ -36,15 +36,22 @@ def main(path: str) -> int:
         )
         closings = []
         for cmd in commands:
+            # The command's own closing line is its last one; earlier ones
+            # belong to pytest runs that the tests started (shown on failure).
+            found = [
+                match.group(1)
+                for match in map(CLOSING.match, cmd.get("output", "").splitlines())
+                if match
+            ]
+            if found:
+                closings.append(found[-1])
+                for number, word in COUNT.findall(found[-1]):
+                    # "1 error", "2 errors": one key
+                    totals["error" if word.startswith("error") else word] += int(number)
+        for cmd in commands:  # coverage's report: "TOTAL ... 95.3%"
             for line in cmd.get("output", "").splitlines():
-                match = CLOSING.match(line)
-                if match:
-                    closings.append(match.group(1))
-                    for number, word in COUNT.findall(match.group(1)):
-                        # "1 error", "2 errors": one key
-                        totals["error" if word.startswith("error") else word] += int(
-                            number
-                        )
+                if line.startswith("TOTAL"):
+                    closings.append(f"coverage {line.split()[-1]}")
         shown = "; ".join(closings) if closings else "-"
         print(f"{name:<17} {status:<6} {seconds:8.1f}  {shown}")
     print(
