@@ -147,3 +147,96 @@ def test_spec_markdown_is_the_rendering_of_the_toml() -> None:
         "specs/SPEC.md is stale: regenerate it with "
         "`python -m conformance.spec > specs/SPEC.md`"
     )
+
+
+def test_every_requirement_a_clause_names_exists() -> None:
+    from conformance.requirements import REQUIREMENTS
+
+    unknown = [
+        f"{clause.id}: {requirement!r}"
+        for clause in load_clauses(SPECS).values()
+        for requirement in clause.requires
+        if requirement.removeprefix("not ").strip() not in REQUIREMENTS
+    ]
+    assert not unknown, (
+        f"clauses require what conformance.requirements lacks: {unknown}"
+    )
+
+
+def test_an_unknown_requirement_is_refused_at_gating() -> None:
+    from conformance.requirements import Environment, UnknownRequirement, unmet
+    from conformance.spec import Clause, Family
+
+    clause = Clause(
+        id="X-Y",
+        family=Family("x", "X", ""),
+        level="MUST",
+        text="t",
+        source="s",
+        requires=("not supports_teleportation",),
+    )
+    with pytest.raises(UnknownRequirement):
+        unmet(clause, Environment(backend=object(), adapter=object()))  # type: ignore[arg-type]
+
+
+# -- the loader refuses malformed clause files -------------------------------------
+GOOD_CLAUSE = """
+[family]
+id = "demo"
+title = "Demo"
+description = "A family."
+
+[[clause]]
+id = "DEMO-ONE"
+level = "MUST"
+text = "Something holds."
+source = "nowhere"
+"""
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        '[[clause]]\nid = "DEMO-TWO"\nlevel = "MUST"\ntext = "t"\n',  # no source
+        '[[clause]]\nid = "DEMO-TWO"\nlevel = "MAY"\ntext = "t"\nsource = "s"\n',
+        '[[clause]]\nid = "DEMO-TWO"\nlevel = "MUST"\ntext = "t"\nsource = "s"\n'
+        'flavour = "x"\n',  # an unknown key
+        '[[clause]]\nid = "DEMO-TWO"\nlevel = "MUST"\ntext = "t"\nsource = "s"\n'
+        'django = "six point one"\n',  # not a PEP 440 specifier
+    ],
+    ids=["missing-key", "bad-level", "unknown-key", "bad-specifier"],
+)
+def test_malformed_clause_is_refused(tmp_path: Path, extra: str) -> None:
+    from conformance.spec import SpecError
+
+    (tmp_path / "demo.toml").write_text(GOOD_CLAUSE + "\n" + extra, encoding="utf-8")
+    with pytest.raises((SpecError, ValueError)):
+        load_clauses(tmp_path)
+
+
+def test_duplicate_clause_ids_are_refused(tmp_path: Path) -> None:
+    from conformance.spec import SpecError
+
+    (tmp_path / "a.toml").write_text(GOOD_CLAUSE, encoding="utf-8")
+    (tmp_path / "b.toml").write_text(GOOD_CLAUSE, encoding="utf-8")
+    with pytest.raises(SpecError):
+        load_clauses(tmp_path)
+
+
+def test_a_well_formed_file_loads_and_renders(tmp_path: Path) -> None:
+    from conformance.spec import render_markdown
+
+    (tmp_path / "demo.toml").write_text(
+        GOOD_CLAUSE
+        + '\n[[clause]]\nid = "DEMO-TWO"\nlevel = "SHOULD"\ntext = "a | b"\n'
+        'source = "s"\ndjango = ">=6.1"\nrequires = ["supports_defer"]\n',
+        encoding="utf-8",
+    )
+    clauses = load_clauses(tmp_path)
+    assert list(clauses) == ["DEMO-ONE", "DEMO-TWO"]
+    markdown = render_markdown(clauses.values())
+    assert "## Demo (`demo`)" in markdown
+    assert (
+        "| `DEMO-TWO` | SHOULD | a \\| b | Django >=6.1, supports_defer | s |"
+        in markdown
+    )
