@@ -190,21 +190,37 @@ from django.conf import settings
 
 def test_user_settings_kept_and_tasks_overridden():
     assert settings.USER_MARKER == "kept"
-    assert settings.DATABASES["default"]["NAME"] == "user.sqlite3"
-    assert "django.contrib.contenttypes" in settings.INSTALLED_APPS
+    assert settings.DATABASES["default"]["NAME"] == "{database}"
+    assert settings.INSTALLED_APPS[0] == "django.contrib.contenttypes"
+    assert "django.contrib.auth" in settings.INSTALLED_APPS  # --task-installed-apps
     assert settings.TASKS["default"]["BACKEND"] == "{backend}"
 """
 
 
+@pytest.mark.parametrize(
+    "database_option", [False, True], ids=["own-db", "task-database"]
+)
 def test_user_settings_are_used_and_only_tasks_is_overridden(
-    kit_pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    kit_pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    database_option: bool,
 ) -> None:
+    database = (
+        str(kit_pytester.path / "kit.sqlite3") if database_option else "user.sqlite3"
+    )
     kit_pytester.makepyfile(user_settings=USER_SETTINGS)
-    kit_pytester.makepyfile(test_user=USER_TEST.replace("{backend}", BASELINE))
+    kit_pytester.makepyfile(
+        test_user=USER_TEST.replace("{backend}", BASELINE).replace(
+            "{database}", database
+        )
+    )
     monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "user_settings")
+    extra = [f"--task-database=sqlite://{database}"] if database_option else []
     result = kit_pytester.runpytest_subprocess(
         f"--task-backend={BASELINE}",
         "--task-clause=PRIORITY-OUT-OF-RANGE-REJECTED",
+        "--task-installed-apps=django.contrib.auth",
+        *extra,
         "-p",
         "no:cacheprovider",
         "-v",
