@@ -318,7 +318,7 @@ def report(config: Config, results: Results) -> list[str]:
             q = ratio(ours, theirs)
             lines.append(
                 f"| {label} | {describe(ours)} | {describe(theirs)} | "
-                f"{'-' if q is None else f'{q:.2f}x'} |"
+                f"{'-' if q is None else f'{q:.3f}x' if q < 0.1 else f'{q:.2f}x'} |"
             )
         for prefix, how in (("pair_limit", ""), ("pair_limit_prepared", ", prepared")):
             lines += limit_rows(r, engine, prefix, how)
@@ -414,7 +414,7 @@ def parse(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
     parser.add_argument(
         "--quick", action="store_true", help="CI smoke: small counts, one run"
     )
-    parser.add_argument("--tasks", type=int, help="N (default 2000; quick 200)")
+    parser.add_argument("--tasks", type=int, help="N (default 2000; quick 500)")
     parser.add_argument(
         "--big", type=int, help="tasks of the RSS run (default 20000; quick 2000)"
     )
@@ -456,7 +456,7 @@ def parse(argv: Sequence[str] | None) -> tuple[Config, argparse.Namespace]:
     o = parser.parse_args(argv)
     quick = o.quick
     return Config(
-        tasks=o.tasks or (200 if quick else 2000),
+        tasks=o.tasks or (500 if quick else 2000),
         big=o.big or (2000 if quick else 20000),
         runs=o.runs or (1 if quick else 3),
         samples=o.samples or (10 if quick else 25),
