@@ -6,8 +6,9 @@
   or FAILED with the worker-lost error; at-least-once: every task ended
   SUCCESSFUL and ran at least once. In both: nothing READY or RUNNING at the
   end, nothing missing.
-* Restart PostgreSQL while 4 workers are busy: they reconnect, finish the
-  work, lose nothing, and idle workers wake up for new tasks afterwards.
+* Restart PostgreSQL while 4 workers are busy (cleanly, then as a crash)
+  and while they are idle: they reconnect, finish the work, lose nothing,
+  run nothing twice, and pick up tasks enqueued after the restart.
 * Rows a worker must refuse (a task path that no longer imports, the path of
   a plain function, arguments that are not JSON): FAILED, never run, and the
   worker goes on with the next task.
@@ -173,26 +174,40 @@ def test_sigkill_workers(databases: Databases, delivery: str) -> None:
         assert worker_lost, "no attempt lost its worker: the kills missed"
 
 
+def restart(cluster: Any, mode: str) -> None:
+    """Stop PostgreSQL (``fast``: clean; ``immediate``: as if it crashed), start it.
+
+    Not ``PostgresCluster.restart()``: its ``pg_ctl restart`` has no ``-l``,
+    so the new postmaster keeps ``subprocess.run``'s pipes open and the call
+    never returns.
+    """
+    cluster.stop(mode)
+    cluster.start()
+
+
+def wait_successful(target: Target, count: int, timeout: float = 120) -> int:
+    deadline = time.monotonic() + timeout
+    while (done := status_counts(target)["SUCCESSFUL"]) < count:
+        assert time.monotonic() < deadline, f"workers stalled at {done} tasks"
+        time.sleep(0.05)
+    return done
+
+
 @pytest.mark.postgres
 def test_postgres_restart(databases: Databases, cluster: Any) -> None:
-    tasks = 2000
+    """Busy workers through a clean restart and a crash; idle ones through a restart."""
+    tasks, late = 2000, 100
     target = databases.make(POSTGRES, LEASE_SECONDS=5)
     target.agent("enqueue", "--count", str(tasks), "--seconds", "0.01")
     workers = [target.worker(batch=False, name=f"w{n}") for n in range(WORKERS)]
-    # Restart once the workers are well into the queue.
-    deadline = time.monotonic() + 120
-    while status_counts(target)["SUCCESSFUL"] < tasks // 4:
-        assert time.monotonic() < deadline, "workers made no progress"
-        time.sleep(0.1)
-    done_before = status_counts(target)["SUCCESSFUL"]
-    # stop + start rather than PostgresCluster.restart(): its pg_ctl restart
-    # has no -l, so the new postmaster keeps subprocess.run's pipes open and
-    # the call never returns.
-    cluster.stop("fast")
-    cluster.start()
-    counts = wait_drained(target, DRAIN_TIMEOUT, workers)
-    # Idle workers after the restart: new tasks must still be picked up.
-    late = 100
+    done_before = []
+    for fraction, mode in ((0.25, "fast"), (0.6, "immediate")):
+        done_before.append(wait_successful(target, int(tasks * fraction)))
+        restart(cluster, mode)
+    wait_drained(target, DRAIN_TIMEOUT, workers)
+    # The workers now wait for work (LISTEN): restart under them, then enqueue.
+    time.sleep(1)
+    restart(cluster, "fast")
     target.agent("enqueue", "--count", str(late), "--start", str(tasks))
     counts = wait_drained(target, 60, workers)
     check_exits(workers)
@@ -202,8 +217,8 @@ def test_postgres_restart(databases: Databases, cluster: Any) -> None:
     status = Counter(row[1] for row in rows)
     figures = {
         "tasks": tasks + late,
-        "restarts": 1,
-        "done before": done_before,
+        "restarts": 3,
+        "done before each": "/".join(map(str, done_before)),
         "executions": sum(executions.values()),
         "lost": sum(1 for row in rows if row[1] != "SUCCESSFUL"),
         "duplicated": sum(1 for n in executions.values() if n > 1),
@@ -211,16 +226,14 @@ def test_postgres_restart(databases: Databases, cluster: Any) -> None:
         "missing": len(set(range(tasks + late)) - {row[0] for row in rows}),
     }
     FIGURES.append(
-        "PostgreSQL restart: " + ", ".join(f"{k} {v}" for k, v in figures.items())
+        "PostgreSQL restarts: " + ", ".join(f"{k} {v}" for k, v in figures.items())
     )
     print(FIGURES[-1])
-    assert 0 < done_before < tasks, "the restart did not happen mid-run"
-    assert status == {"SUCCESSFUL": tasks + late}, (
-        counts,
-        [r for r in rows if r[1] != "SUCCESSFUL"][:5],
-    )
+    assert all(0 < n < tasks for n in done_before), "a restart did not happen mid-run"
+    not_successful = [r for r in rows if r[1] != "SUCCESSFUL"]
+    assert status == {"SUCCESSFUL": tasks + late}, (counts, not_successful[:5])
     assert set(executions) == set(range(tasks + late)), "a task never ran"
-    assert not figures["duplicated"], "a task ran twice across the restart"
+    assert not figures["duplicated"], "a task ran twice across a restart"
 
 
 @pytest.mark.parametrize(
