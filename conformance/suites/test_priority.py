@@ -48,9 +48,7 @@ def test_in_range_priority_accepted_by_enqueue(api: Api, priority: int) -> None:
 
 @clause("PRIORITY-OUT-OF-RANGE-REJECTED")
 @given(
-    priority=st.one_of(
-        st.integers(max_value=LOW - 1), st.integers(min_value=HIGH + 1)
-    )
+    priority=st.one_of(st.integers(max_value=LOW - 1), st.integers(min_value=HIGH + 1))
 )
 def test_out_of_range_priority_rejected(priority: int) -> None:
     error = _using_priority(priority)
