@@ -12,13 +12,18 @@ starts with ``DJANGO_SETTINGS_MODULE=benchmarks.settings`` and:
     JSON object: the backend's ``OPTIONS`` (ours: delivery, lease...).
 ``BENCH_RECORD_DIR``
     Where tasks record each execution (see :mod:`benchmarks.tasks`).
+``BENCH_CONN_MAX_AGE``
+    ``none`` (persistent connections; what the harness passes by default) or
+    seconds; unset: Django's default, 0.
+``BENCH_DATABASE_OPTIONS``
+    JSON object merged into ``DATABASES["default"]["OPTIONS"]`` (experiments,
+    e.g. psycopg's ``prepare_threshold``).
 
-Both backends get the same ``DATABASES`` entry: Django's defaults
-(``CONN_MAX_AGE`` 0) plus, on SQLite, the settings the reference backend
-recommends: WAL, ``synchronous=NORMAL`` (in WAL mode a commit then costs no
-fsync; the default FULL caps any SQLite queue at the disk's fsync rate, about
-170 commits/s on the benchmark machine), ``BEGIN IMMEDIATE``, a 20-second busy
-timeout.
+Both backends get the same ``DATABASES`` entry; on SQLite, the settings the
+reference backend recommends: WAL, ``synchronous=NORMAL`` (in WAL mode a
+commit then costs no fsync; the default FULL caps any SQLite queue at the
+disk's fsync rate, about 170 commits/s on the benchmark machine),
+``BEGIN IMMEDIATE``, a 20-second busy timeout.
 """
 
 from __future__ import annotations
