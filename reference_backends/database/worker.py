@@ -462,15 +462,18 @@ class Worker:
                 return raw  # something may have arrived before LISTEN: claim first
             timeout = self._sleep_time(queries)
             deadline = time.monotonic() + timeout
-            while not self.stopping and time.monotonic() < deadline:
-                # Short slices: a stop request must not wait for the timeout.
-                slice_ = min(0.25, deadline - time.monotonic())
-                if any(
-                    True for _ in raw.notifies(timeout=max(slice_, 0), stop_after=1)
-                ):
-                    break
-            for _ in raw.notifies(timeout=0):
-                pass  # drop the backlog: one claim attempt answers them all
+            # The raw driver raises its own errors; Django's wrapper turns a
+            # lost server into OperationalError, which _retrying reconnects on.
+            with connection.wrap_database_errors:
+                while not self.stopping and time.monotonic() < deadline:
+                    # Short slices: a stop request must not wait for the timeout.
+                    slice_ = min(0.25, deadline - time.monotonic())
+                    if any(
+                        True for _ in raw.notifies(timeout=max(slice_, 0), stop_after=1)
+                    ):
+                        break
+                for _ in raw.notifies(timeout=0):
+                    pass  # drop the backlog: one claim attempt answers them all
             return raw
         while not self.stopping:
             self._stop.wait(self._sleep_time(queries))
