@@ -109,7 +109,10 @@ class PostgresCluster:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def restart(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "restart")
+        # stop + start rather than `pg_ctl restart`: restart would start the
+        # server without -l, holding our captured pipes open for ever.
+        self.stop()
+        self.start()
 
     def url(self, database: str = "postgres") -> str:
         return f"postgres://{self.user}@127.0.0.1:{self.port}/{database}"
