@@ -184,12 +184,7 @@ def test_sigkill_workers(databases: Databases, delivery: str) -> None:
 
 
 def restart(cluster: Any, mode: str) -> None:
-    """Stop PostgreSQL (``fast``: clean; ``immediate``: as if it crashed), start it.
-
-    Not ``PostgresCluster.restart()``: its ``pg_ctl restart`` has no ``-l``,
-    so the new postmaster keeps ``subprocess.run``'s pipes open and the call
-    never returns.
-    """
+    """Stop PostgreSQL (``fast``: clean; ``immediate``: as if it crashed), start it."""
     cluster.stop(mode)
     cluster.start()
 
