@@ -269,10 +269,20 @@ def placeholder_task(backend: Any, row: Row) -> Any:
     }
     # Stored options the backend no longer accepts (or a tampered path that
     # is not a valid function name): fall back until something validates.
+    # Every field spelled out: Django 6.0's Task has no defaults.
+    queue = compat.DEFAULT_TASK_QUEUE_NAME
+    if backend.queues and queue not in backend.queues:
+        queue = sorted(backend.queues)[0]
+    fallback = {
+        "priority": compat.DEFAULT_TASK_PRIORITY,
+        "queue_name": queue,
+        "backend": backend.alias,
+        "run_after": None,
+    }
     attempts = (
         (func, stored),
-        (func, {"backend": backend.alias}),
-        (_unavailable, {"backend": backend.alias}),
+        (func, fallback),
+        (_unavailable, fallback),
     )
     for candidate, options in attempts[:-1]:
         try:
