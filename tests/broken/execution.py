@@ -438,7 +438,14 @@ class ExecutesTamperedPath(MemoryBackend):
             except ImportError as exc:
                 raise UnresolvableTask(str(exc)) from exc
             func = getattr(found, "func", found)
-            return self.task_class(func=func, backend=record["backend"])
+            # Every field: Django 6.0's Task has no defaults.
+            return self.task_class(
+                func=func,
+                backend=record["backend"],
+                priority=0,
+                queue_name="default",
+                run_after=None,
+            )
 
 
 class CrashesOnMissingTask(MemoryBackend):
