@@ -201,9 +201,13 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from . import compat
     from .adapters import adapter_for
-    from .report import ConformanceReport
+    from .report import REPORT_SUFFIXES, ConformanceReport
     from .requirements import Environment
 
+    target = _option(config, "task_report")
+    if target and Path(target).suffix not in REPORT_SUFFIXES:
+        # Refuse now, not after the whole run.
+        raise pytest.UsageError(f"--task-report must end in .json or .md, not {target}")
     try:
         backend = compat.task_backends[compat.DEFAULT_TASK_BACKEND_ALIAS]
     except Exception as exc:

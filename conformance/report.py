@@ -17,6 +17,8 @@ from .spec import Clause
 
 PASS, FAIL, WARN, NA = "pass", "fail", "warn", "n/a"
 OUTCOMES = (PASS, FAIL, WARN, NA)
+#: The formats --task-report writes, by file suffix.
+REPORT_SUFFIXES = (".json", ".md")
 # Worst first: a clause takes the worst outcome among its tests.
 _SEVERITY = {FAIL: 3, WARN: 2, PASS: 1, NA: 0}
 
