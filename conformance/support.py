@@ -280,6 +280,23 @@ def in_other_thread(action: Callable[[], T], timeout: float = 30.0) -> T:
     return outcome[0]
 
 
+#: The dataclass fields of a TaskResult (``return_value`` and the other
+#: properties derive from them).
+RESULT_FIELDS = (
+    "task",
+    "id",
+    "status",
+    "enqueued_at",
+    "started_at",
+    "finished_at",
+    "last_attempted_at",
+    "args",
+    "kwargs",
+    "backend",
+    "errors",
+    "worker_ids",
+)
+
 #: The fields that make a Task what it is (``name`` and paths derive from func).
 TASK_FIELDS = (
     "func",

@@ -8,27 +8,20 @@ from typing import Any
 import pytest
 
 from conformance import compat, tasks
-from conformance.support import TASK_FIELDS, Api, clause, not_applicable, outcome_of
+from conformance.support import (
+    RESULT_FIELDS,
+    TASK_FIELDS,
+    Api,
+    clause,
+    not_applicable,
+    outcome_of,
+)
 from conformance.violation import check, describe_exception
 
 # Fields must refuse with AttributeError (FrozenInstanceError is one). Read-only
 # properties must refuse too, but CPython's frozen slots dataclasses raise
 # TypeError for them (Django's own classes do), so any exception will do there.
 TASK_PROPERTIES = ("name",)
-RESULT_FIELDS = (
-    "task",
-    "id",
-    "status",
-    "enqueued_at",
-    "started_at",
-    "finished_at",
-    "last_attempted_at",
-    "args",
-    "kwargs",
-    "backend",
-    "errors",
-    "worker_ids",
-)
 RESULT_PROPERTIES = ("return_value", "is_finished", "attempts")
 ERROR_FIELDS = ("exception_class_path", "traceback")
 
