@@ -355,3 +355,24 @@ def open_queue_task(queue_name: str) -> Any:
             f"{describe_exception(error)}"
         )
     return task
+
+
+def check_return_value_refused(result: Any, *, when: str, repro: str) -> None:
+    """``result.return_value`` must raise ValueError (``when`` says why)."""
+    __tracebackhide__ = True
+    from .violation import check, describe_exception
+
+    try:
+        value = result.return_value
+    except ValueError:
+        return
+    except Exception as exc:
+        observed = describe_exception(exc)
+    else:
+        observed = f"returned {value!r}"
+    check(
+        False,
+        expected=f"return_value raises ValueError {when}",
+        observed=observed,
+        repro=repro,
+    )
