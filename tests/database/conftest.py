@@ -135,15 +135,9 @@ def tasks(task_db: None) -> Any:
 # -- PostgreSQL ------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[Any]:
-    from tests.database.postgres import PostgresCluster, PostgresUnavailable
+    from tests.database.postgres import cluster_for_tests
 
-    try:
-        cluster = PostgresCluster()
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(str(exc))
-    with cluster:
+    with cluster_for_tests() as cluster:
         yield cluster
 
 

@@ -20,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -151,3 +152,18 @@ def _current_user() -> str:
     import getpass
 
     return getpass.getuser()
+
+
+@contextlib.contextmanager
+def cluster_for_tests() -> Iterator[PostgresCluster]:
+    """A running cluster for a test session; skip without PostgreSQL (fail on CI)."""
+    import pytest
+
+    try:
+        cluster = PostgresCluster()
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(exc))
+    with cluster:
+        yield cluster

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import faulthandler
 import itertools
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,15 +40,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Any]:
-    from tests.database.postgres import PostgresCluster, PostgresUnavailable
+    from tests.database.postgres import cluster_for_tests
 
-    try:
-        cluster = PostgresCluster()
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(str(exc))
-    with cluster:
+    with cluster_for_tests() as cluster:
         yield cluster
 
 
