@@ -17,6 +17,9 @@ Settings::
                 "MAX_ATTEMPTS": None,           # at-least-once: give up after N runs
                 "POLL_INTERVAL": None,          # seconds; None = 1.0 on PostgreSQL
                                                 #   (LISTEN/NOTIFY wakes workers), 0.05 on SQLite
+                "PREPARED_STATEMENTS": True,    # PostgreSQL + psycopg 3: prepare the
+                                                #   per-task statements; False behind a
+                                                #   pooler that cannot keep them
             },
         }
     }
@@ -59,6 +62,7 @@ class Options:
     lease_seconds: float = 30.0
     max_attempts: int | None = None
     poll_interval: float | None = None
+    prepared_statements: bool = True
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> tuple[Options, list[str]]:
@@ -79,6 +83,10 @@ class Options:
             "POLL_INTERVAL": (
                 "poll_interval",
                 lambda v: v is None or (_is_number(v) and v > 0),
+            ),
+            "PREPARED_STATEMENTS": (
+                "prepared_statements",
+                lambda v: isinstance(v, bool),
             ),
         }
         for key, value in raw.items():
@@ -128,7 +136,7 @@ class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
             raise ImproperlyConfigured(
                 f"TASKS[{self.alias!r}]['OPTIONS']: {'; '.join(self.option_problems)}"
             )
-        return Queries(self.connection)
+        return Queries.of(self.connection, prepare=self.settings.prepared_statements)
 
     # -- the API -----------------------------------------------------------
     def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:

@@ -11,11 +11,15 @@ differ where they must:
 * SQLite has one writer at a time: a claim is a ``BEGIN IMMEDIATE``
   transaction (the write lock is taken first, so two workers can never read
   the same READY row and both take it). Use WAL so readers do not block it.
+
+The per-task statements are built once per shape and sent straight to the
+driver, prepared on PostgreSQL (see :mod:`.statements`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +29,7 @@ from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .records import COLUMNS, Row, db_datetime
+from .statements import Runner, runner
 
 #: The LISTEN/NOTIFY channel on PostgreSQL; the payload is the queue name.
 CHANNEL = "reference_tasks"
@@ -49,20 +54,24 @@ class Claim:
     now: datetime
     lease_expires_at: datetime
 
-    def set_clause(self, queries: Queries) -> tuple[str, list[Any]]:
-        # started_at keeps the first attempt; worker_ids gets a line per attempt.
-        return (
-            "status = 'RUNNING', attempts = attempts + 1, claimed_by = %s,"
-            " lease_expires_at = %s, started_at = COALESCE(started_at, %s),"
-            " last_attempted_at = %s, worker_ids = worker_ids || %s",
-            [
-                self.worker_id,
-                queries.dt(self.lease_expires_at),
-                queries.dt(self.now),
-                queries.dt(self.now),
-                self.worker_id + "\n",
-            ],
-        )
+    # started_at keeps the first attempt; worker_ids gets a line per attempt.
+    SET = (
+        "status = 'RUNNING', attempts = attempts + 1, claimed_by = %s,"
+        " lease_expires_at = %s, started_at = COALESCE(started_at, %s),"
+        " last_attempted_at = %s, worker_ids = worker_ids || %s"
+    )
+
+    def params(self, queries: Queries) -> tuple[list[Any], list[Any]]:
+        """The parameters of :data:`SET` and of the READY filter (clock converted once)."""
+        now = queries.dt(self.now)
+        sets = [
+            self.worker_id,
+            queries.dt(self.lease_expires_at),
+            now,
+            now,
+            self.worker_id + "\n",
+        ]
+        return sets, [*self.backends, now, *(self.queues or ())]
 
 
 @dataclass
@@ -83,34 +92,71 @@ class Finish:
     errors: str | None = None
 
     def sql(self, queries: Queries) -> tuple[str, list[Any]]:
+        shape = (self.return_value is not None, self.errors is not None)
+        params: list[Any] = [self.status, queries.dt(self.finished_at)]
+        if self.return_value is not None:
+            params.append(self.return_value)
+        if self.errors is not None:
+            params.append(self.errors)
+        params += [self.result_id, self.worker_id, self.attempt]
+        return queries.statement(("finish", shape), self._build, shape), params
+
+    @staticmethod
+    def _build(queries: Queries, shape: tuple[bool, bool]) -> str:
         sets = (
             "status = %s, finished_at = %s, claimed_by = NULL, lease_expires_at = NULL"
         )
-        params: list[Any] = [self.status, queries.dt(self.finished_at)]
-        if self.return_value is not None:
+        if shape[0]:
             sets += ", return_value = %s"
-            params.append(self.return_value)
-        if self.errors is not None:
+        if shape[1]:
             sets += ", errors = %s"
-            params.append(self.errors)
         return (
             f"UPDATE {queries.table} SET {sets}"
-            " WHERE id = %s AND status = 'RUNNING' AND claimed_by = %s AND attempts = %s",
-            [*params, self.result_id, self.worker_id, self.attempt],
+            " WHERE id = %s AND status = 'RUNNING' AND claimed_by = %s AND attempts = %s"
         )
 
 
 class Queries:
-    """The statements for one database connection (one vendor, one table)."""
+    """The statements for one database connection (one vendor, one table).
 
-    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+    Get one with :meth:`of`: statement texts are built once per connection
+    and shape (which backends, which queues, which columns a finish writes),
+    so the per-task statements keep an identical text (PostgreSQL prepares
+    each once).
+    """
+
+    _cache: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[bool, Queries]] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def __init__(
+        self, connection: BaseDatabaseWrapper, *, prepare: bool = True
+    ) -> None:
         from .models import TaskRecord
 
         self.connection = connection
+        self.prepare = prepare
         self.postgres = connection.vendor == "postgresql"
         self.sqlite = connection.vendor == "sqlite"
         self.table = connection.ops.quote_name(TaskRecord._meta.db_table)
         self.columns = ", ".join(COLUMNS)
+        self._statements: dict[Any, str] = {}
+
+    @classmethod
+    def of(cls, connection: BaseDatabaseWrapper, *, prepare: bool = True) -> Queries:
+        """The (cached) statements for ``connection``, a per-thread object."""
+        per_connection = cls._cache.setdefault(connection, {})
+        queries = per_connection.get(prepare)
+        if queries is None:
+            queries = per_connection[prepare] = cls(connection, prepare=prepare)
+        return queries
+
+    def statement(self, key: Any, build: Callable[..., str], *args: Any) -> str:
+        """The text ``build(self, *args)``, built on first use of ``key``."""
+        sql = self._statements.get(key)
+        if sql is None:
+            sql = self._statements[key] = build(self, *args)
+        return sql
 
     # -- values ------------------------------------------------------------
     def dt(self, value: datetime | None) -> Any:
@@ -121,28 +167,34 @@ class Queries:
         values = cursor.fetchone()
         return None if values is None else Row.from_db(values)
 
-    # -- transactions --------------------------------------------------------
+    # -- running statements --------------------------------------------------
+    def runner(self) -> Any:
+        """A context manager giving the :class:`~.statements.Runner` for hot statements."""
+        return runner(self.connection, prepare=self.prepare)
+
     @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        """A write transaction, committed on success; yields a cursor.
+    def transaction(self) -> Iterator[Runner]:
+        """A write transaction, committed on success; yields a runner.
 
         SQLite takes the write lock at ``BEGIN IMMEDIATE``: two workers can
         never both read a row as READY and both claim it. Inside a caller's
         ``atomic()`` block the statements just join that transaction.
         """
-        with self.connection.cursor() as cursor:
+        # Not prepared on PostgreSQL: BEGIN/COMMIT through Django's cursor,
+        # which is what Django's own transaction handling expects to see.
+        with runner(self.connection, prepare=False) as run:
             if self.connection.in_atomic_block:
-                yield cursor
+                yield run
                 return
-            cursor.execute("BEGIN IMMEDIATE" if self.sqlite else "BEGIN")
+            run.execute("BEGIN IMMEDIATE" if self.sqlite else "BEGIN", [])
             try:
-                yield cursor
+                yield run
             except BaseException:
                 # If the connection is gone, so is the transaction.
                 with suppress(DatabaseError):
-                    cursor.execute("ROLLBACK")
+                    run.execute("ROLLBACK", [])
                 raise
-            cursor.execute("COMMIT")
+            run.execute("COMMIT", [])
 
     # -- enqueue and read ----------------------------------------------------
     def insert(
@@ -169,6 +221,12 @@ class Queries:
             kwargs,
             self.dt(enqueued_at),
         ]
+        if self.postgres:
+            params.append(CHANNEL)
+        with self.runner() as run:
+            run.execute(self.statement("insert", Queries._insert_sql), params)
+
+    def _insert_sql(self) -> str:
         insert = (
             f"INSERT INTO {self.table} (id, backend_name, task_path, queue_name, priority,"
             " run_after, status, args, kwargs, errors, worker_ids, enqueued_at, attempts)"
@@ -181,9 +239,7 @@ class Queries:
                 f"WITH new AS ({insert} RETURNING queue_name)"
                 " SELECT pg_notify(%s, queue_name) FROM new"
             )
-            params.append(CHANNEL)
-        with self.connection.cursor() as cursor:
-            cursor.execute(insert, params)
+        return insert
 
     def get(self, result_id: str) -> Row | None:
         with self.connection.cursor() as cursor:
@@ -194,25 +250,26 @@ class Queries:
 
     # -- the claim -------------------------------------------------------------
     def _ready_filter(
-        self, backends: Sequence[str], queues: Sequence[str] | None, now: datetime
-    ) -> tuple[str, list[Any]]:
+        self, backends: Sequence[str], queues: Sequence[str] | None
+    ) -> str:
         sql = (
             f"status = 'READY' AND backend_name IN ({_placeholders(backends)})"
             " AND (run_after IS NULL OR run_after <= %s)"
         )
-        params: list[Any] = [*backends, self.dt(now)]
         if queues is not None:
             sql += f" AND queue_name IN ({_placeholders(queues)})"
-            params += queues
-        return sql, params
+        return sql
 
     def select_next(
         self, backends: Sequence[str], queues: Sequence[str] | None, now: datetime
     ) -> str | None:
         """The id of the row a claim would take now (a read: no lock taken)."""
-        where, params = self._ready_filter(backends, queues, now)
+        where = self._ready_filter(backends, queues)
         with self.connection.cursor() as cursor:
-            cursor.execute(f"SELECT id FROM {self.table} WHERE {where}{_NEXT}", params)
+            cursor.execute(
+                f"SELECT id FROM {self.table} WHERE {where}{_NEXT}",
+                [*backends, self.dt(now), *(queues or ())],
+            )
             found = cursor.fetchone()
         return None if found is None else str(found[0])
 
@@ -230,62 +287,77 @@ class Queries:
         """
         if claim is None:
             assert finish is not None
-            with self.connection.cursor() as cursor:
-                cursor.execute(*finish.sql(self))
+            with self.runner() as run:
+                cursor = run.execute(*finish.sql(self))
                 return cursor.rowcount == 1, None
         if self.postgres:
             return self._finish_and_claim_postgres(finish, claim)
-        with self.transaction() as cursor:
+        with self.transaction() as run:
             written = False
             if finish is not None:
-                cursor.execute(*finish.sql(self))
-                written = cursor.rowcount == 1
-            where, where_params = self._ready_filter(
-                claim.backends, claim.queues, claim.now
+                written = run.execute(*finish.sql(self)).rowcount == 1
+            shape = (
+                len(claim.backends),
+                None if claim.queues is None else len(claim.queues),
             )
-            set_sql, set_params = claim.set_clause(self)
-            cursor.execute(
-                f"UPDATE {self.table} SET {set_sql} WHERE id = "
-                f"(SELECT id FROM {self.table} WHERE {where}{_NEXT}) RETURNING {self.columns}",
-                [*set_params, *where_params],
-            )
+            sql = self.statement(("claim", shape), Queries._claim_sql, claim)
+            set_params, ready_params = claim.params(self)
+            cursor = run.execute(sql, [*set_params, *ready_params])
             return written, self._fetch_row(cursor)
+
+    def _claim_sql(self, claim: Claim) -> str:
+        where = self._ready_filter(claim.backends, claim.queues)
+        return (
+            f"UPDATE {self.table} SET {Claim.SET} WHERE id = "
+            f"(SELECT id FROM {self.table} WHERE {where}{_NEXT}) RETURNING {self.columns}"
+        )
 
     def _finish_and_claim_postgres(
         self, finish: Finish | None, claim: Claim
     ) -> tuple[bool, Row | None]:
-        ctes, params = [], []
+        params: list[Any] = []
+        finish_sql = None
         if finish is not None:
-            finish_sql, finish_params = finish.sql(self)
-            ctes.append(f"done AS ({finish_sql} RETURNING 1)")
-            params += finish_params
-        where, where_params = self._ready_filter(
-            claim.backends, claim.queues, claim.now
+            finish_sql, params = finish.sql(self)
+        shape = (
+            finish_sql,
+            len(claim.backends),
+            None if claim.queues is None else len(claim.queues),
         )
+        sql = self.statement(
+            ("finish_and_claim", shape),
+            Queries._finish_and_claim_sql,
+            finish_sql,
+            claim,
+        )
+        set_params, ready_params = claim.params(self)
+        params += ready_params + set_params
+        with self.runner() as run:
+            values = run.execute(sql, params).fetchone()
+        row = None if values[1] is None else Row.from_db(values[1:])
+        return values[0] == 1, row
+
+    def _finish_and_claim_sql(self, finish_sql: str | None, claim: Claim) -> str:
+        ctes = []
+        if finish_sql is not None:
+            ctes.append(f"done AS ({finish_sql} RETURNING 1)")
+        where = self._ready_filter(claim.backends, claim.queues)
         # SKIP LOCKED: a row another worker is claiming right now is passed
         # over, not waited for.
         ctes.append(
             f"next AS (SELECT id FROM {self.table} WHERE {where}{_NEXT} FOR UPDATE SKIP LOCKED)"
         )
-        params += where_params
-        set_sql, set_params = claim.set_clause(self)
         returning = ", ".join(f"r.{column}" for column in COLUMNS)
         ctes.append(
-            f"claimed AS (UPDATE {self.table} AS r SET {set_sql} FROM next"
+            f"claimed AS (UPDATE {self.table} AS r SET {Claim.SET} FROM next"
             f" WHERE r.id = next.id RETURNING {returning})"
         )
-        params += set_params
-        written = "(SELECT count(*) FROM done)" if finish is not None else "0"
+        written = "(SELECT count(*) FROM done)" if finish_sql is not None else "0"
         # Exactly one row back, claimed or not, with the outcome's fate.
-        sql = (
+        return (
             f"WITH {', '.join(ctes)} SELECT {written}, claimed.*"
             " FROM (SELECT 1) AS one LEFT JOIN claimed ON TRUE"
         )
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            values = cursor.fetchone()
-        row = None if values[1] is None else Row.from_db(values[1:])
-        return values[0] == 1, row
 
     def next_due(
         self, backends: Sequence[str], queues: Sequence[str] | None, now: datetime
@@ -318,7 +390,7 @@ class Queries:
             return int(cursor.rowcount)
 
     def expired(
-        self, cursor: Any, backends: Sequence[str], now: datetime, limit: int
+        self, run: Runner, backends: Sequence[str], now: datetime, limit: int
     ) -> list[tuple[Row, datetime | None]]:
         """RUNNING rows whose lease has expired, with that expiry (locked on PostgreSQL)."""
         sql = (
@@ -328,7 +400,7 @@ class Queries:
         )
         if self.postgres:
             sql += " FOR UPDATE SKIP LOCKED"
-        cursor.execute(sql, [self.dt(now), *backends, limit])
+        cursor = run.execute(sql, [self.dt(now), *backends, limit])
         return [
             (Row.from_db(values[:-1]), db_datetime(values[-1]))
             for values in cursor.fetchall()

@@ -125,6 +125,9 @@ class Worker:
         self.lease_seconds = min(
             b.settings.lease_seconds for b in self.backends.values()
         )
+        self.prepare = all(
+            b.settings.prepared_statements for b in self.backends.values()
+        )
         if "\n" in self.worker_id or not 0 < len(self.worker_id) <= 64:
             raise ValueError("a worker id is 1 to 64 characters, on one line")
 
@@ -133,6 +136,10 @@ class Worker:
         self._claimed = 0  # tasks claimed so far, for max_tasks
         self._running: dict[str, _Running] = {}
         self.processed = 0
+
+    def queries(self) -> Queries:
+        """This thread's statements on the worker's database."""
+        return Queries.of(connections[self.database], prepare=self.prepare)
 
     # -- control -------------------------------------------------------------
     def stop(self) -> None:
@@ -266,7 +273,7 @@ class Worker:
     # -- one transaction per task ----------------------------------------------
     def _commit(self, pending: Outcome | None, claim: bool) -> Row | None:
         """Write ``pending`` and claim the next row, in one transaction."""
-        queries = Queries(connections[self.database])
+        queries = self.queries()
         finish = claim_ = None
         if pending is not None:
             finish = Finish(
@@ -452,7 +459,7 @@ class Worker:
         read before the next claim takes the write lock.
         """
         connection = connections[self.database]
-        queries = Queries(connection)
+        queries = self.queries()
         if queries.postgres:
             connection.ensure_connection()
             raw = connection.connection
@@ -520,7 +527,7 @@ class Worker:
     def renew_leases(self) -> None:
         with self._lock:
             running = [(r.lease_seconds, list(r.ids)) for r in self._running.values()]
-        queries = Queries(connections[self.database])
+        queries = self.queries()
         for lease_seconds, ids in running:
             if not ids:
                 continue
@@ -541,14 +548,11 @@ class Worker:
 
     def recover_expired(self) -> int:
         """Settle rows whose worker died: FAILED, or READY again (at-least-once)."""
-        connection = connections[self.database]
-        queries = Queries(connection)
+        queries = self.queries()
         settled: list[tuple[Row, str, str]] = []
-        with queries.transaction() as cursor:
+        with queries.transaction() as run:
             now = records.now()
-            for row, lease in queries.expired(
-                cursor, self.aliases, now, RECOVERY_BATCH
-            ):
+            for row, lease in queries.expired(run, self.aliases, now, RECOVERY_BATCH):
                 backend = self.backends[row.backend_name]
                 errors = records.append_json(
                     row.errors, records.worker_lost_entry(row.claimed_by, lease)
@@ -562,7 +566,7 @@ class Worker:
                     finished_at=now if status == "FAILED" else None,
                     errors=errors,
                 )
-                cursor.execute(*finish.sql(queries))
+                run.execute(*finish.sql(queries))
                 row.status, row.errors = status, errors
                 row.finished_at = now if status == "FAILED" else None
                 settled.append((row, status, errors))

@@ -56,6 +56,11 @@ def _settings() -> dict[str, Any]:
         "QUEUES": [],
         "OPTIONS": {"DATABASE": "postgres"},
     }
+    tasks["postgres-unprepared"] = {
+        "BACKEND": BACKEND,
+        "QUEUES": [],
+        "OPTIONS": {"DATABASE": "postgres", "PREPARED_STATEMENTS": False},
+    }
     tasks["immediate"] = {"BACKEND": "reference_backends.immediate.ImmediateBackend"}
     return {
         "SECRET_KEY": "tests-not-secret",

@@ -229,6 +229,18 @@ def test_placeholder_for_an_unusable_path(tasks: Any, backend: DatabaseBackend) 
     assert backend.get_result(result.id).task.func.__name__ == "_unavailable"
 
 
+def test_per_task_statements_are_seen_by_query_logging(
+    backend: DatabaseBackend, tasks: Any
+) -> None:
+    """SQLite sends them straight to sqlite3, except when someone is watching."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(backend.connection) as captured:
+        result = tasks.add.enqueue(1, 2)
+    assert [q["sql"] for q in captured.captured_queries if "INSERT" in q["sql"]]
+    assert backend.get_result(result.id).status == Status.READY
+
+
 # -- options and checks ------------------------------------------------------------
 def test_options_parse() -> None:
     options, problems = Options.parse(
@@ -237,19 +249,28 @@ def test_options_parse() -> None:
             "LEASE_SECONDS": 5,
             "MAX_ATTEMPTS": 2,
             "POLL_INTERVAL": 0.1,
+            "PREPARED_STATEMENTS": False,
         }
     )
     assert problems == []
-    assert (options.delivery, options.lease_seconds, options.max_attempts) == (
-        "at-least-once",
-        5,
-        2,
-    )
+    assert (
+        options.delivery,
+        options.lease_seconds,
+        options.max_attempts,
+        options.prepared_statements,
+    ) == ("at-least-once", 5, 2, False)
+    assert Options().prepared_statements
     assert options.heartbeat_seconds == pytest.approx(5 / 3)
     _, problems = Options.parse(
-        {"DELIVERY": "sometimes", "LEASE_SECONDS": True, "MAX_ATTEMPTS": 0, "COLOUR": 1}
+        {
+            "DELIVERY": "sometimes",
+            "LEASE_SECONDS": True,
+            "MAX_ATTEMPTS": 0,
+            "COLOUR": 1,
+            "PREPARED_STATEMENTS": "yes",
+        }
     )
-    assert len(problems) == 4
+    assert len(problems) == 5
 
 
 def test_bad_options_are_reported_and_refused(tasks: Any) -> None:

@@ -179,3 +179,54 @@ def test_task_cannot_break_the_workers_connection(
         assert Worker(["postgres"], batch=True).run() == 2
     assert pg.get_result(bad.id).status == Status.SUCCESSFUL
     assert pg.get_result(after.id).status == Status.SUCCESSFUL
+
+
+# -- prepared statements ----------------------------------------------------------
+def _prepared_statements() -> list[str]:
+    """The statements prepared on this thread's "postgres" server session."""
+    with connections["postgres"].cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+def test_per_task_statements_are_prepared(pg: Any, tasks: Any) -> None:
+    """Enqueue and the worker's claim+finish: parsed and planned once per session."""
+    connections["postgres"].close()  # a fresh session: nothing prepared yet
+    ids = [tasks.add.using(backend="postgres").enqueue(n, 1).id for n in range(5)]
+    assert Worker(["postgres"], batch=True).run() == 5
+    assert [pg.get_result(i).return_value for i in ids] == [1, 2, 3, 4, 5]
+    prepared = _prepared_statements()
+    assert any("INSERT INTO" in s and "pg_notify" in s for s in prepared), prepared
+    assert any("FOR UPDATE SKIP LOCKED" in s for s in prepared), prepared
+    # One text per shape, reused: not one prepared statement per task.
+    assert len(prepared) <= 4, prepared
+
+
+def test_prepared_statements_can_be_turned_off(pg: Any, tasks: Any) -> None:
+    """PREPARED_STATEMENTS: False (connection poolers) prepares nothing."""
+    connections["postgres"].close()
+    add = tasks.add.using(backend="postgres-unprepared")
+    ids = [add.enqueue(n, 1).id for n in range(3)]
+    assert Worker(["postgres-unprepared"], batch=True).run() == 3
+    assert [pg.get_result(i).status for i in ids] == [Status.SUCCESSFUL] * 3
+    assert _prepared_statements() == []
+
+
+def test_watched_connection_sees_every_statement(pg: Any, tasks: Any) -> None:
+    """Query logging and execute wrappers see the per-task statements."""
+    from django.test.utils import CaptureQueriesContext
+
+    seen: list[str] = []
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    connection = connections["postgres"]
+    with CaptureQueriesContext(connection) as captured:
+        result = tasks.add.using(backend="postgres").enqueue(2, 3)
+    assert any("INSERT INTO" in q["sql"] for q in captured.captured_queries)
+    with connection.execute_wrapper(wrapper):
+        assert Worker(["postgres"], batch=True).run() == 1
+    assert any("FOR UPDATE SKIP LOCKED" in sql for sql in seen), seen
+    assert pg.get_result(result.id).return_value == 5
