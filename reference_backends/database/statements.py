@@ -33,11 +33,6 @@ from typing import Any, Protocol
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-try:
-    import psycopg
-except ImportError:  # pragma: no cover - psycopg2 or SQLite only
-    psycopg = None  # type: ignore[assignment]
-
 
 class Runner(Protocol):
     """Executes one statement (``%s`` placeholders); returns the cursor."""
@@ -106,6 +101,9 @@ def runner(connection: BaseDatabaseWrapper, *, prepare: bool) -> Iterator[Runner
             finally:
                 cursor.close()
             return
+        # Never imported here: a PostgreSQL connection made by psycopg 3 means
+        # Django already imported it (importing it costs SQLite users 9 MiB).
+        psycopg: Any = sys.modules.get("psycopg")
         if prepare and psycopg is not None and isinstance(raw, psycopg.Connection):
             if raw.prepare_threshold is None:
                 # Django's "never prepare" also ignores prepare=True. A huge
