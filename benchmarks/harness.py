@@ -55,14 +55,25 @@ class Exited:
 
     returncode: int
     max_rss_kib: int  # peak resident set size (getrusage ru_maxrss, KiB on Linux)
+    cpu_seconds: float = 0.0  # user + system CPU time of the process
+    work_cpu_seconds: float | None = None  # the same after Django's set-up (measured)
 
 
 class Process:
     """A child process we can SIGKILL, SIGTERM and reap with its rusage."""
 
-    def __init__(self, argv: Sequence[str], env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: dict[str, str],
+        log: Path,
+        cpu_file: Path | None = None,
+    ) -> None:
         self.argv = list(argv)
         self.log = log
+        self.cpu_file = cpu_file
+        if cpu_file is not None:
+            env = {**env, "BENCH_CPU_FILE": str(cpu_file)}
         with log.open("ab") as out:
             self.popen = subprocess.Popen(
                 self.argv,
@@ -80,11 +91,19 @@ class Process:
             pid, status, rusage = os.wait4(self.pid, os.WNOHANG)
             if pid == self.pid:
                 self.exited = Exited(
-                    os.waitstatus_to_exitcode(status), rusage.ru_maxrss
+                    os.waitstatus_to_exitcode(status),
+                    rusage.ru_maxrss,
+                    rusage.ru_utime + rusage.ru_stime,
+                    self._work_cpu(),
                 )
                 # Reaped here, not by Popen: tell it.
                 self.popen.returncode = self.exited.returncode
         return self.exited
+
+    def _work_cpu(self) -> float | None:
+        if self.cpu_file is None or not self.cpu_file.exists():
+            return None
+        return float(json.loads(self.cpu_file.read_text())["cpu_seconds"])
 
     def wait(self, timeout: float) -> Exited:
         deadline = time.monotonic() + timeout
@@ -136,8 +155,14 @@ class Target:
             database_options=json.dumps(self.database_options),
         )
 
-    def worker_argv(self, *, batch: bool, extra: Sequence[str] = ()) -> list[str]:
-        """The worker command with its defaults, logging off (-v0) for both."""
+    def worker_argv(
+        self, *, batch: bool, extra: Sequence[str] = (), measured: bool = False
+    ) -> list[str]:
+        """The worker command with its defaults, logging off (-v0) for both.
+
+        ``measured``: through :mod:`benchmarks.measured`, which reports the
+        CPU the worker spends after start-up.
+        """
         if self.backend == OURS:
             argv = ["task_worker", "-v0"]
         else:
@@ -146,15 +171,22 @@ class Target:
             argv = ["db_worker", "-v0", *(["--no-startup-delay"] if batch else [])]
         if batch:
             argv.append("--batch")
-        return [sys.executable, "-m", "django", *argv, *extra]
+        runner = "benchmarks.measured" if measured else "django"
+        return [sys.executable, "-m", runner, *argv, *extra]
 
     def worker(
-        self, *, batch: bool, extra: Sequence[str] = (), name: str = "worker"
+        self,
+        *,
+        batch: bool,
+        extra: Sequence[str] = (),
+        name: str = "worker",
+        measured: bool = False,
     ) -> Process:
         process = Process(
-            self.worker_argv(batch=batch, extra=extra),
+            self.worker_argv(batch=batch, extra=extra, measured=measured),
             self.env,
             self.logs / f"{name}.log",
+            self.logs / f"{name}.cpu.json" if measured else None,
         )
         self.processes.append(process)
         return process
@@ -193,6 +225,17 @@ class Target:
         for path in self.record_dir.glob("*.log"):
             counts.update(int(line) for line in path.read_text().split())
         return counts
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU time all CPUs spent busy since boot (Linux ``/proc/stat``); None elsewhere."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_all(processes: Iterable[Process], timeout: float) -> list[Exited]:

@@ -49,6 +49,7 @@ from benchmarks.harness import (
     THEIRS,
     Databases,
     Target,
+    machine_busy_seconds,
     start_cluster,
     wait_all,
 )
@@ -127,10 +128,7 @@ class Bench:
     def drain(self, target: Target, count: int, workers: int) -> dict[str, Any]:
         """Enqueue ``count`` tasks, run ``workers`` batch workers; check and time them."""
         enqueued = target.agent("enqueue", "--count", str(count))
-        processes = [
-            target.worker(batch=True, name=f"worker{n}") for n in range(workers)
-        ]
-        exited = wait_all(processes, self.config.timeout)
+        exited, cpu = self.run_workers(target, workers)
         summary = target.agent("summary")
         executions = target.executions()
         problems = []
@@ -152,7 +150,39 @@ class Bench:
             "enqueue": enqueued["per_second"],
             "throughput": count / summary["span"],
             "rss_mib": max(e.max_rss_kib for e in exited) / MIB,
+            **{
+                f"{kind}_ms": None if seconds is None else 1000 * seconds / count
+                for kind, seconds in cpu.items()
+            },
         }
+
+    def run_workers(
+        self, target: Target, workers: int
+    ) -> tuple[list[Any], dict[str, float | None]]:
+        """Batch workers until they exit; their exits and CPU per task.
+
+        ``worker_cpu``: the workers' CPU after start-up (:mod:`benchmarks.measured`);
+        ``machine_cpu``: every CPU's busy time meanwhile (the database, the
+        harness and anything else running), less the workers' start-up.
+        """
+        busy_before = machine_busy_seconds()
+        processes = [
+            target.worker(batch=True, name=f"worker{n}", measured=True)
+            for n in range(workers)
+        ]
+        exited = wait_all(processes, self.config.timeout)
+        busy_after = machine_busy_seconds()
+        work = [e.work_cpu_seconds for e in exited]
+        if any(w is None for w in work):
+            return exited, {"worker_cpu": None, "machine_cpu": None}
+        worker_cpu = sum(w for w in work if w is not None)
+        startup = sum(e.cpu_seconds for e in exited) - worker_cpu
+        machine = (
+            None
+            if busy_before is None or busy_after is None
+            else busy_after - busy_before - startup
+        )
+        return exited, {"worker_cpu": worker_cpu, "machine_cpu": machine}
 
     def latency(self, target: Target) -> list[float]:
         worker = target.worker(batch=False, name="idle-worker")
@@ -187,6 +217,7 @@ class Bench:
             self.results.add(
                 engine, backend, f"worker_throughput_{workers}", done["throughput"]
             )
+            self.add_cpu(engine, backend, workers, done)
             if workers == 1:
                 self.results.add(engine, backend, "enqueue", done["enqueue"])
                 self.results.add(
@@ -209,6 +240,17 @@ class Bench:
         self.results.add(
             engine, backend, f"worker_throughput_1_at_{config.big}", done["throughput"]
         )
+
+    def add_cpu(
+        self, engine: str, backend: str, workers: int, done: dict[str, Any]
+    ) -> None:
+        self.results.add(
+            engine, backend, f"worker_cpu_ms_{workers}", done["worker_cpu_ms"]
+        )
+        if done["machine_cpu_ms"] is not None:
+            self.results.add(
+                engine, backend, f"machine_cpu_ms_{workers}", done["machine_cpu_ms"]
+            )
 
     def statements(self, engine: str, databases: Databases, step: Any) -> None:
         """Our worker's claim + finish statement path alone (internal API: may be n/a)."""
@@ -262,6 +304,10 @@ FIGURES = [
         "claim+finish statements alone, as the worker sends them, no task (tasks/s)",
         True,
     ),
+    ("worker_cpu_ms_1", "CPU per task in the worker, 1 worker (ms)", False),
+    ("machine_cpu_ms_1", "CPU per task, whole machine, 1 worker (ms)", False),
+    ("worker_cpu_ms_2", "CPU per task in the workers, 2 workers (ms)", False),
+    ("machine_cpu_ms_2", "CPU per task, whole machine, 2 workers (ms)", False),
     ("latency_p50_ms", "pickup latency p50 (ms)", False),
     ("latency_p95_ms", "pickup latency p95 (ms)", False),
 ]
@@ -343,6 +389,24 @@ def limit_rows(r: Results, engine: str, prefix: str, how: str) -> list[str]:
     return lines
 
 
+def cpu_bound(r: Results, engine: str, workers: int) -> str:
+    """Whether the machine's CPUs, at our measured CPU per task, are the limit."""
+    machine = r.get(engine, OURS, f"machine_cpu_ms_{workers}")
+    worker = r.get(engine, OURS, f"worker_cpu_ms_{workers}")
+    done = r.get(engine, OURS, f"worker_throughput_{workers}")
+    cpus = os.cpu_count() or 1
+    if not machine or not worker or not done or workers < cpus:
+        return ""
+    med = statistics.median
+    bound = 1000 * cpus / med(machine)
+    # Within 20% of what the CPUs allow: the machine, not the statements, is the limit.
+    verdict = "CPU-bound" if med(done) >= 0.8 * bound else "not CPU-bound"
+    return (
+        f"; {verdict}: {med(machine):.3f} ms of CPU per task ({med(worker):.3f} in the "
+        f"workers) on {cpus} CPUs allows at most {bound:,.0f}/s"
+    )
+
+
 def targets(config: Config, results: Results) -> list[str]:
     """The issue's targets, each met or not, with the figures that decide it."""
     r = results
@@ -379,7 +443,8 @@ def targets(config: Config, results: Results) -> list[str]:
                         f"statement limit ({med(prepared):,.0f}/s)"
                         if prepared
                         else ""
-                    ),
+                    )
+                    + cpu_bound(r, engine, workers),
                 )
         q = ratio(r.get(engine, OURS, "enqueue"), r.get(engine, THEIRS, "enqueue"))
         verdict(

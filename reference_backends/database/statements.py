@@ -27,6 +27,7 @@ other query.
 from __future__ import annotations
 
 import sys
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -81,6 +82,14 @@ class _SqliteRunner:
         return self.cursor
 
 
+#: The preparing cursor of each Django connection (per thread), replaced when
+#: Django reconnects. Keyed by Django's wrapper, not the driver's connection,
+#: which the cursor refers to (that would keep every dead connection alive).
+_cursors: weakref.WeakKeyDictionary[BaseDatabaseWrapper, Any] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _watched(connection: BaseDatabaseWrapper) -> bool:
     return bool(connection.queries_logged or connection.execute_wrappers)
 
@@ -110,8 +119,12 @@ def runner(connection: BaseDatabaseWrapper, *, prepare: bool) -> Iterator[Runner
                 # threshold keeps every other statement unprepared (Django's
                 # cursors bind client-side and are never prepared anyway).
                 raw.prepare_threshold = sys.maxsize
-            with psycopg.Cursor(raw) as cursor:
-                yield _PreparingRunner(connection, cursor)
+            cursor = _cursors.get(connection)
+            if cursor is None or cursor.closed or cursor.connection is not raw:
+                # One cursor per connection, reused: psycopg sets up its
+                # parameter dumpers and result loaders once, not per task.
+                cursor = _cursors[connection] = psycopg.Cursor(raw)
+            yield _PreparingRunner(connection, cursor)
             return
     with connection.cursor() as cursor:
         yield _DjangoRunner(cursor)
