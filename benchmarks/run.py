@@ -336,23 +336,15 @@ def report(config: Config, results: Results) -> list[str]:
     r = results
     lines = []
     figures = list(FIGURES)
-    figures += [
+    figures.append(
         (
             f"rss_mib_{config.tasks}",
             f"worker peak RSS after {config.tasks:,} tasks (MiB)",
             False,
-        ),
-        (
-            f"rss_mib_{config.big}",
-            f"worker peak RSS after {config.big:,} tasks (MiB)",
-            False,
-        ),
-        (
-            f"worker_throughput_1_at_{config.big}",
-            f"worker throughput, 1 worker, {config.big:,} tasks (tasks/s)",
-            True,
-        ),
-    ]
+        )
+    )
+    if config.big != config.tasks:  # else the same figures twice
+        figures += _big_figures(config)
     for engine in config.databases:
         lines.append("")
         lines.append(f"## {engine}")
@@ -371,6 +363,21 @@ def report(config: Config, results: Results) -> list[str]:
         for prefix, how in (("pair_limit", ""), ("pair_limit_prepared", ", prepared")):
             lines += limit_rows(r, engine, prefix, how)
     return lines
+
+
+def _big_figures(config: Config) -> list[tuple[str, str, bool]]:
+    return [
+        (
+            f"rss_mib_{config.big}",
+            f"worker peak RSS after {config.big:,} tasks (MiB)",
+            False,
+        ),
+        (
+            f"worker_throughput_1_at_{config.big}",
+            f"worker throughput, 1 worker, {config.big:,} tasks (tasks/s)",
+            True,
+        ),
+    ]
 
 
 def limit_rows(r: Results, engine: str, prefix: str, how: str) -> list[str]:
