@@ -246,13 +246,11 @@ class Bench:
     def add_cpu(
         self, engine: str, backend: str, workers: int, done: dict[str, Any]
     ) -> None:
-        self.results.add(
-            engine, backend, f"worker_cpu_ms_{workers}", done["worker_cpu_ms"]
-        )
-        if done["machine_cpu_ms"] is not None:
-            self.results.add(
-                engine, backend, f"machine_cpu_ms_{workers}", done["machine_cpu_ms"]
-            )
+        for kind in ("worker_cpu", "machine_cpu"):
+            if done[f"{kind}_ms"] is not None:  # None: not measurable here
+                self.results.add(
+                    engine, backend, f"{kind}_ms_{workers}", done[f"{kind}_ms"]
+                )
 
     def statements(self, engine: str, databases: Databases, step: Any) -> None:
         """Our worker's claim + finish statement path alone (internal API: may be n/a)."""

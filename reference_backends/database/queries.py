@@ -44,6 +44,13 @@ def _placeholders(values: Sequence[Any]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+def _ready_params(
+    backends: Sequence[str], queues: Sequence[str] | None, now: Any
+) -> list[Any]:
+    """The parameters of :meth:`Queries._ready_filter`, in its order (``now`` adapted)."""
+    return [*backends, now, *(queues or ())]
+
+
 @dataclass
 class Claim:
     """Who claims, what, and when: the values a claim writes."""
@@ -71,7 +78,12 @@ class Claim:
             now,
             self.worker_id + "\n",
         ]
-        return sets, [*self.backends, now, *(self.queues or ())]
+        return sets, _ready_params(self.backends, self.queues, now)
+
+    @property
+    def shape(self) -> tuple[int, int | None]:
+        """What the claim statement's text depends on: how many backends and queues."""
+        return len(self.backends), None if self.queues is None else len(self.queues)
 
 
 @dataclass
@@ -268,7 +280,7 @@ class Queries:
         with self.connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT id FROM {self.table} WHERE {where}{_NEXT}",
-                [*backends, self.dt(now), *(queues or ())],
+                _ready_params(backends, queues, self.dt(now)),
             )
             found = cursor.fetchone()
         return None if found is None else str(found[0])
@@ -296,11 +308,7 @@ class Queries:
             written = False
             if finish is not None:
                 written = run.execute(*finish.sql(self)).rowcount == 1
-            shape = (
-                len(claim.backends),
-                None if claim.queues is None else len(claim.queues),
-            )
-            sql = self.statement(("claim", shape), Queries._claim_sql, claim)
+            sql = self.statement(("claim", claim.shape), Queries._claim_sql, claim)
             set_params, ready_params = claim.params(self)
             cursor = run.execute(sql, [*set_params, *ready_params])
             return written, self._fetch_row(cursor)
@@ -319,13 +327,8 @@ class Queries:
         finish_sql = None
         if finish is not None:
             finish_sql, params = finish.sql(self)
-        shape = (
-            finish_sql,
-            len(claim.backends),
-            None if claim.queues is None else len(claim.queues),
-        )
         sql = self.statement(
-            ("finish_and_claim", shape),
+            ("finish_and_claim", finish_sql, claim.shape),
             Queries._finish_and_claim_sql,
             finish_sql,
             claim,
