@@ -7,6 +7,7 @@ which passes the whole kit. Run them with ``--task-worker`` (or the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -165,20 +166,7 @@ class ContextAttemptZero(MemoryBackend):
     """Builds the context before the running attempt is counted."""
 
     def context(self, result: Any) -> Any:
-        early = compat.TaskResult(
-            task=result.task,
-            id=result.id,
-            status=result.status,
-            enqueued_at=result.enqueued_at,
-            started_at=result.started_at,
-            last_attempted_at=result.last_attempted_at,
-            finished_at=None,
-            args=result.args,
-            kwargs=result.kwargs,
-            backend=result.backend,
-            errors=[],
-            worker_ids=[],
-        )
+        early = dataclasses.replace(result, finished_at=None, errors=[], worker_ids=[])
         return compat.TaskContext(task_result=early)
 
 
@@ -186,17 +174,12 @@ class ContextNotRunning(MemoryBackend):
     """Hands the function the result as enqueued: READY, not started."""
 
     def context(self, result: Any) -> Any:
-        ready = compat.TaskResult(
-            task=result.task,
-            id=result.id,
+        ready = dataclasses.replace(
+            result,
             status=compat.TaskResultStatus.READY,
-            enqueued_at=result.enqueued_at,
             started_at=None,
             last_attempted_at=None,
             finished_at=None,
-            args=result.args,
-            kwargs=result.kwargs,
-            backend=result.backend,
             errors=[],
             worker_ids=list(result.worker_ids),
         )
@@ -207,25 +190,8 @@ class ContextForAnotherResult(MemoryBackend):
     """The context's task_result carries a fresh id."""
 
     def context(self, result: Any) -> Any:
-        fields = {name: getattr(result, name) for name in _RESULT_FIELDS}
-        fields["id"] = get_random_string(32)
-        return compat.TaskContext(task_result=compat.TaskResult(**fields))
-
-
-_RESULT_FIELDS = (
-    "task",
-    "id",
-    "status",
-    "enqueued_at",
-    "started_at",
-    "last_attempted_at",
-    "finished_at",
-    "args",
-    "kwargs",
-    "backend",
-    "errors",
-    "worker_ids",
-)
+        other = dataclasses.replace(result, id=get_random_string(32))
+        return compat.TaskContext(task_result=other)
 
 
 # -- outcomes -------------------------------------------------------------------
