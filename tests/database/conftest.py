@@ -196,6 +196,8 @@ class KitEnv:
             "DJANGO_SETTINGS_MODULE": "conformance.django_settings",
             "CONFORMANCE_SETTINGS_FILE": str(root / "settings.json"),
             "REFERENCE_TASKS_LOG": str(self.log),
+            # A worker that hangs can be made to print every thread's stack (SIGABRT).
+            "PYTHONFAULTHANDLER": "1",
             "PYTHONPATH": os.pathsep.join(
                 filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])
             ),

@@ -38,8 +38,31 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 def stop(process: subprocess.Popen[str], sig: int = signal.SIGTERM) -> str:
     process.send_signal(sig)
-    output, _ = process.communicate(timeout=30)
+    try:
+        output, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        # Hung: the traceback of each of its threads says where (faulthandler).
+        process.send_signal(signal.SIGABRT)
+        output, _ = process.communicate(timeout=30)
+        raise AssertionError(
+            f"worker still running 30 s after {signal.Signals(sig).name}; "
+            f"its output and threads:\n{output}"
+        ) from None
     return output
+
+
+def stop_all(processes: list[subprocess.Popen[str]]) -> list[str]:
+    """Stop every one, even when one of them hangs (then fail, with its stacks)."""
+    outputs: list[str] = []
+    failure: AssertionError | None = None
+    for process in processes:
+        try:
+            outputs.append(stop(process))
+        except AssertionError as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return outputs
 
 
 ENQUEUE = """
@@ -58,7 +81,7 @@ def test_two_workers_run_each_task_exactly_once(
     try:
         wait_for(lambda: env.statuses().get("SUCCESSFUL") == 2000, 120, "2,000 tasks")
     finally:
-        outputs = [stop(worker) for worker in workers]
+        outputs = stop_all(workers)
     assert [worker.returncode for worker in workers] == [0, 0], outputs
     counts = Counter(env.executions())
     assert len(counts) == 2000
