@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.spec import load_clauses
+from conformance.spec import Clause, load_clauses
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SPECS = REPO_ROOT / "specs"
@@ -132,6 +132,50 @@ def test_clause_ids_are_upper_kebab_and_prefixed_by_their_family() -> None:
     assert not wrong, (
         f"clause IDs must be UPPER-KEBAB and start with the family: {wrong}"
     )
+
+
+def suite_file_of(family_id: str) -> Path:
+    """``conformance/suites/test_<family>.py``: one name per family everywhere."""
+    return SUITES / f"test_{family_id.replace('-', '_')}.py"
+
+
+def test_one_name_per_family_in_specs_and_suites() -> None:
+    """``specs/<family>.toml`` holds family ``<family>``, tested in its suite file.
+
+    So a clause ID leads to its spec entry and its tests by file name alone.
+    """
+    clauses = load_clauses(SPECS)
+    wrong = []
+    for path in sorted(SPECS.glob("*.toml")):
+        held = {clause.family.id for clause in load_clauses_of(path).values()}
+        if held != {path.stem}:
+            wrong.append(f"specs/{path.name} holds family {sorted(held)}")
+    for clause_id, places in _named_clauses().items():
+        if clause_id not in clauses:
+            continue  # test_every_test_names_a_known_clause says so
+        expected = suite_file_of(clauses[clause_id].family.id).relative_to(REPO_ROOT)
+        wrong += [
+            f"{clause_id} tested in {where}, not in {expected}"
+            for where in places
+            if not where.startswith(f"{expected}:")
+        ]
+    families = {clause.family.id for clause in clauses.values()}
+    wrong += [
+        f"{path.relative_to(REPO_ROOT)} is the suite of no family"
+        for path in _suite_files()
+        if path not in {suite_file_of(family) for family in families}
+    ]
+    assert not wrong, wrong
+
+
+def load_clauses_of(path: Path) -> dict[str, Clause]:
+    """The clauses of one spec file (the loader reads a folder)."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        shutil.copy(path, folder)
+        return load_clauses(Path(folder))
 
 
 def test_spec_markdown_is_the_rendering_of_the_toml() -> None:

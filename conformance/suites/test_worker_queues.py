@@ -1,4 +1,4 @@
-"""The queues a worker serves (specs/execution-worker-queues.toml)."""
+"""The queues a worker serves (specs/worker-queues.toml)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The arguments a task receives (specs/execution-arguments.toml)."""
+"""The arguments a task receives (specs/arguments.toml)."""
 
 from __future__ import annotations
 

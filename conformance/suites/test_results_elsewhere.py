@@ -1,4 +1,4 @@
-"""Results seen from another thread and another process (specs/execution-elsewhere.toml)."""
+"""Results seen from another thread and another process (specs/results-elsewhere.toml)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Task signals around execution (specs/execution-signals.toml).
+"""Task signals around execution (specs/signals-execution.toml).
 
 Signals are read from the kit's evidence file: every process of the run that
 imports the kit's tasks records the signals it sends, so a worker process is

@@ -1,4 +1,4 @@
-"""The task context (specs/execution-context.toml)."""
+"""The task context (specs/context.toml)."""
 
 from __future__ import annotations
 

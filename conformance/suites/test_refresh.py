@@ -1,4 +1,4 @@
-"""refresh() and arefresh() after the task ran (specs/execution-refresh.toml)."""
+"""refresh() and arefresh() after the task ran (specs/refresh.toml)."""
 
 from __future__ import annotations
 

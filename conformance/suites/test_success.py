@@ -1,4 +1,4 @@
-"""A task that returns (specs/execution-success.toml)."""
+"""A task that returns (specs/success.toml)."""
 
 from __future__ import annotations
 

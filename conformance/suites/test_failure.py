@@ -1,4 +1,4 @@
-"""A task that raises (specs/execution-failure.toml)."""
+"""A task that raises (specs/failure.toml)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Priority order (specs/execution-ordering.toml)."""
+"""Priority order (specs/ordering.toml)."""
 
 from __future__ import annotations
 

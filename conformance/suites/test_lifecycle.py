@@ -1,4 +1,4 @@
-"""Status transitions (specs/execution-lifecycle.toml)."""
+"""Status transitions (specs/lifecycle.toml)."""
 
 from __future__ import annotations
 

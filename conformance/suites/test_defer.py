@@ -1,4 +1,4 @@
-"""run_after (specs/execution-defer.toml)."""
+"""run_after (specs/defer.toml)."""
 
 from __future__ import annotations
 

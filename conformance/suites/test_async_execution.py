@@ -1,4 +1,4 @@
-"""Coroutine tasks (specs/execution-async.toml)."""
+"""Coroutine tasks (specs/async-execution.toml)."""
 
 from __future__ import annotations
 

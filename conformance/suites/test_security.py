@@ -1,4 +1,4 @@
-"""Stored records that went bad (specs/execution-security.toml)."""
+"""Stored records that went bad (specs/security.toml)."""
 
 from __future__ import annotations
 
