@@ -66,6 +66,11 @@ _OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
         "Raise hypothesis example counts (nightly runs).",
         {"action": "store_true", "default": None},
     ),
+    (
+        "task-quick",
+        "A smoke run: few hypothesis examples and no shrinking of failures.",
+        {"action": "store_true", "default": None},
+    ),
 ]
 
 
@@ -75,7 +80,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest = name.replace("-", "_")
         group.addoption(f"--{name}", dest=dest, help=help_text, **extra)
         ini_type = "linelist" if name == "task-clause" else "string"
-        if name == "task-thorough":
+        if name in {"task-thorough", "task-quick"}:
             ini_type = "bool"
         parser.addini(dest, help_text, type=ini_type, default=None)  # type: ignore[arg-type]
 
@@ -169,11 +174,16 @@ def pytest_load_initial_conftests(
     # The suites ship inside the package; collect them (and only them, unless
     # the user named paths as well).
     args.append(str(SUITES_DIR))
-    _load_hypothesis_profile(bool(_option(early_config, "task_thorough")))
+    if _option(early_config, "task_thorough"):
+        _load_hypothesis_profile("conformance-thorough")
+    elif _option(early_config, "task_quick"):
+        _load_hypothesis_profile("conformance-quick")
+    else:
+        _load_hypothesis_profile("conformance")
 
 
-def _load_hypothesis_profile(thorough: bool) -> None:
-    from hypothesis import HealthCheck, settings
+def _load_hypothesis_profile(name: str) -> None:
+    from hypothesis import HealthCheck, Phase, settings
 
     common: dict[str, Any] = {
         "deadline": None,
@@ -187,7 +197,15 @@ def _load_hypothesis_profile(thorough: bool) -> None:
         "conformance", max_examples=40, derandomize=True, **common
     )
     settings.register_profile("conformance-thorough", max_examples=1000, **common)
-    settings.load_profile("conformance-thorough" if thorough else "conformance")
+    # A failure is reported as first found: shrinking it costs more than the run.
+    settings.register_profile(
+        "conformance-quick",
+        max_examples=10,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        **common,
+    )
+    settings.load_profile(name)
 
 
 def _state(config: pytest.Config) -> KitState | None:
