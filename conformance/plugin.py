@@ -321,6 +321,7 @@ def pytest_collection_modifyitems(
             deselected.append(item)
             continue
         selected.append(item)
+        _report_violations_plainly(item)
         reason = unmet(clause, state.environment)
         if reason:
             item.add_marker(pytest.mark.skip(reason=f"n/a: {reason}"))
@@ -347,6 +348,28 @@ def pytest_collection_modifyitems(
 # ---------------------------------------------------------------------------
 # 4. Outcomes
 # ---------------------------------------------------------------------------
+def _report_violations_plainly(item: pytest.Item) -> None:
+    """A violation in a test's body is reported as its bug report alone.
+
+    pytest would first format the kit's whole stack (with source) and the
+    report would then throw it away: seconds per hundred failures.
+    """
+    formatted = item.repr_failure
+
+    def repr_failure(excinfo: pytest.ExceptionInfo[BaseException]) -> Any:
+        from .spec import load_clauses
+        from .violation import ClauseViolation
+
+        clause_id = clause_of(item)
+        if clause_id is None or not excinfo.errisinstance(ClauseViolation):
+            return formatted(excinfo)
+        clause = load_clauses()[clause_id]
+        rerun = _rerun_command(item.config, clause.id)
+        return _bug_report(item, clause, excinfo.value, rerun)
+
+    setattr(item, "repr_failure", repr_failure)  # noqa: B010 - a method of one item
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]

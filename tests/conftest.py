@@ -1,71 +1,71 @@
 """Shared fixtures for the project's own tests.
 
-``run_kit`` runs the conformance kit in a subprocess (Django can be set up
-once per process) against a backend and returns its JSON report, so a test
-can assert which clauses passed, failed or were n/a.
+Kit runs: a test declares the run it reads with ``@pytest.mark.kit_run(KitCall(...))``
+and takes the ``kit_run`` fixture. Every declared run of the session starts
+as soon as collection is done, several at once, while the other tests go on
+(:mod:`tests.kit_runner`, the one kit runner). ``run_kit`` runs one more for
+a test that can only build its call at run time (a database URL).
 """
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import dataclass
+import shutil
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.kit_runner import REPO_ROOT, KitCall, KitPool, KitRun
+from tests.kit_runner import run_kit as run_one
+
+__all__ = ["REPO_ROOT", "KitCall", "KitRun"]
+
+_POOL = pytest.StashKey[KitPool]()
+_RUNS = pytest.StashKey[dict[KitCall, "Future[KitRun]"]]()
 
 
-@dataclass
-class KitRun:
-    ret: int
-    report: dict[str, Any]
-    output: str
+def declared_call(item: pytest.Item) -> KitCall | None:
+    marker = item.get_closest_marker("kit_run")
+    return marker.args[0] if marker else None
 
-    def outcome(self, clause_id: str) -> str:
-        for entry in self.report["clauses"]:
-            if entry["id"] == clause_id:
-                return str(entry["outcome"])
-        raise KeyError(f"{clause_id} not in report; clauses: {self.outcomes()}")
 
-    def outcomes(self) -> dict[str, str]:
-        return {entry["id"]: entry["outcome"] for entry in self.report["clauses"]}
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return
+    calls = list(dict.fromkeys(filter(None, map(declared_call, session.items))))
+    if not calls:
+        return
+    # Whole-kit runs first: the longest, so that the pool ends with short ones.
+    calls.sort(key=lambda call: bool(call.clauses))
+    pool = session.stash[_POOL] = KitPool(Path(tempfile.mkdtemp(prefix="kit-runs-")))
+    session.stash[_RUNS] = {call: pool.submit(call) for call in calls}
 
-    def failed(self) -> set[str]:
-        return {cid for cid, outcome in self.outcomes().items() if outcome == "fail"}
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    pool = session.stash.get(_POOL, None)
+    if pool is not None:
+        pool.shutdown()
+        shutil.rmtree(pool.directory, ignore_errors=True)
 
 
 @pytest.fixture
-def run_kit(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """``run_kit(backend, *extra_args, clauses=[...]) -> KitRun``."""
-    monkeypatch.setenv(
-        "PYTHONPATH",
-        os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-    )
-    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
-    # Let each kit subprocess reuse pytest's cached assertion rewrites: it
-    # halves the start-up of every run.
-    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+def kit_run(request: pytest.FixtureRequest) -> KitRun:
+    """The run this test declared with ``@pytest.mark.kit_run(KitCall(...))``."""
+    call = declared_call(request.node)
+    if call is None:
+        raise pytest.UsageError(f"{request.node.nodeid} declares no kit_run")
+    return request.session.stash[_RUNS][call].result()
 
-    def run(
-        backend: str, *extra: str, clauses: list[str] | tuple[str, ...] = ()
-    ) -> KitRun:
-        report_path = pytester.path / "report.json"
-        args = [
-            f"--task-backend={backend}",
-            f"--task-report={report_path}",
-            "-p",
-            "no:cacheprovider",
-        ]
-        args += [f"--task-clause={c}" for c in clauses]
-        result = pytester.runpytest_subprocess(*args, *extra)
-        output = result.stdout.str() + result.stderr.str()
-        report = json.loads(report_path.read_text()) if report_path.exists() else {}
-        if not report:
-            raise AssertionError(f"the kit wrote no report:\n{output}")
-        return KitRun(int(result.ret), report, output)
+
+@pytest.fixture
+def run_kit(tmp_path: Path) -> Callable[..., KitRun]:
+    """``run_kit(backend, *extra_args, clauses=[...]) -> KitRun``, run now."""
+
+    def run(backend: str, *extra: str, clauses: Any = ()) -> KitRun:
+        return run_one(KitCall(backend, extra, tuple(clauses)), tmp_path)
 
     return run
 

@@ -9,31 +9,39 @@ instead of failing.
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import pytest
+
+from tests.kit_runner import KitCall, KitRun
 
 pytestmark = pytest.mark.kit
 
-EXECUTION_FAMILIES = {
-    "lifecycle",
-    "success",
-    "failure",
-    "arguments",
-    "context",
-    "refresh",
-    "results-elsewhere",
-    "ordering",
-    "defer",
-    "async-execution",
-    "worker-queues",
-    "signals-execution",
-    "security",
-}
+MEMORY_MODULE = "tests.memory_backend"
+MEMORY = f"{MEMORY_MODULE}.MemoryBackend"
+WORKER = f"--task-worker={MEMORY_MODULE}.run_ready"
+ADAPTER = f"--task-adapter={MEMORY_MODULE}.MemoryAdapter"
+
+EXECUTION_FAMILIES = tuple(
+    sorted(
+        {
+            "lifecycle",
+            "success",
+            "failure",
+            "arguments",
+            "context",
+            "refresh",
+            "results-elsewhere",
+            "ordering",
+            "defer",
+            "async-execution",
+            "worker-queues",
+            "signals-execution",
+            "security",
+        }
+    )
+)
 
 
-def _clean(run: Any) -> dict[str, str]:
+def _clean(run: KitRun) -> dict[str, str]:
     outcomes: dict[str, str] = run.outcomes()
     bad = {cid: o for cid, o in outcomes.items() if o in {"fail", "warn"}}
     failures = run.output[run.output.find("= FAILURES =") :][:8000]
@@ -42,14 +50,9 @@ def _clean(run: Any) -> dict[str, str]:
     return outcomes
 
 
-def test_whole_kit_with_worker_callable(run_kit: Any) -> None:
-    started = time.monotonic()
-    run = run_kit(
-        "tests.memory_backend.MemoryBackend",
-        "--task-worker=tests.memory_backend.run_ready",
-    )
-    elapsed = time.monotonic() - started
-    outcomes = _clean(run)
+@pytest.mark.kit_run(KitCall(MEMORY, (WORKER,)))
+def test_whole_kit_with_worker_callable(kit_run: KitRun) -> None:
+    outcomes = _clean(kit_run)
     # Worker-driven: ordering, deferral and queue clauses apply and pass.
     for clause_id in (
         "ORDERING-PRIORITY",
@@ -63,41 +66,33 @@ def test_whole_kit_with_worker_callable(run_kit: Any) -> None:
         assert outcomes[clause_id] == "pass", clause_id
     # No record access through a bare worker callable.
     assert outcomes["SECURITY-TAMPERED-PATH-NOT-EXECUTED"] == "n/a"
-    assert elapsed < 90, f"the kit took {elapsed:.0f} s against a worker-based backend"
 
 
-def test_execution_families_with_adapter(run_kit: Any) -> None:
-    run = run_kit(
-        "tests.memory_backend.MemoryBackend",
-        "--task-adapter=tests.memory_backend.MemoryAdapter",
-        clauses=sorted(EXECUTION_FAMILIES),
-    )
-    outcomes = _clean(run)
+@pytest.mark.kit_run(KitCall(MEMORY, (ADAPTER,), EXECUTION_FAMILIES))
+def test_execution_families_with_adapter(kit_run: KitRun) -> None:
+    outcomes = _clean(kit_run)
     assert outcomes["SECURITY-TAMPERED-PATH-NOT-EXECUTED"] == "pass"
     assert outcomes["SECURITY-GET-RESULT-NO-IMPORT-ERROR"] == "pass"
     assert outcomes["LIFECYCLE-UNEXECUTED-STAYS-READY"] == "n/a"
 
 
-def test_backend_running_on_its_own_is_probed(run_kit: Any) -> None:
-    run = run_kit(
-        "tests.memory_backend.BackgroundMemoryBackend",
-        clauses=sorted(EXECUTION_FAMILIES),
-    )
-    outcomes = _clean(run)
-    assert "probe: executes tasks on its own" in run.report["adapter"]
+@pytest.mark.kit_run(
+    KitCall(f"{MEMORY_MODULE}.BackgroundMemoryBackend", (), EXECUTION_FAMILIES)
+)
+def test_backend_running_on_its_own_is_probed(kit_run: KitRun) -> None:
+    outcomes = _clean(kit_run)
+    assert "probe: executes tasks on its own" in kit_run.report["adapter"]
     assert outcomes["SUCCESS-STATUS"] == "pass"
     assert outcomes["LIFECYCLE-RUNNING-WHILE-EXECUTING"] == "pass"
     assert outcomes["ORDERING-PRIORITY"] == "n/a"  # no worker to hold tasks back
 
 
-def test_no_way_to_run_tasks_is_not_a_failure(run_kit: Any) -> None:
-    run = run_kit(
-        "tests.memory_backend.MemoryBackend",
-        "--task-timeout=0.5",
-        clauses=["success", "lifecycle", "ordering"],
-    )
-    outcomes = _clean(run)
+@pytest.mark.kit_run(
+    KitCall(MEMORY, ("--task-timeout=0.5",), ("success", "lifecycle", "ordering"))
+)
+def test_no_way_to_run_tasks_is_not_a_failure(kit_run: KitRun) -> None:
+    outcomes = _clean(kit_run)
     # Seen from the kit, it is a backend that never executes: results stay READY.
     assert outcomes.pop("LIFECYCLE-UNEXECUTED-STAYS-READY") == "pass"
     assert set(outcomes.values()) == {"n/a"}
-    assert "--task-worker" in run.output
+    assert "--task-worker" in kit_run.output

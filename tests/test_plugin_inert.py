@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
 
 import pytest
 
 from conformance.spec import load_clauses
 from conformance.versions import API_ROOT
-
-from .conftest import REPO_ROOT
+from tests.kit_runner import REPO_ROOT, KitCall, KitRun
 
 pytestmark = pytest.mark.kit
 
@@ -87,8 +85,9 @@ def test_options_are_registered(kit_pytester: pytest.Pytester) -> None:
 
 
 # -- --task-report ---------------------------------------------------------------
-def test_json_report_has_the_documented_keys(run_kit: Any) -> None:
-    run = run_kit(BASELINE, clauses=["priority"])
+@pytest.mark.kit_run(KitCall(BASELINE, (), ("priority",)))
+def test_json_report_has_the_documented_keys(kit_run: KitRun) -> None:
+    run = kit_run
     assert run.ret == 0, run.output
     report = run.report
     assert report["backend"] == BASELINE
@@ -148,14 +147,18 @@ def test_report_with_an_unknown_suffix_is_refused(
 
 
 # -- --task-clause -----------------------------------------------------------------
-def test_task_clause_selects_one_clause(run_kit: Any) -> None:
-    run = run_kit(BASELINE, clauses=["PRIORITY-OUT-OF-RANGE-REJECTED"])
+@pytest.mark.kit_run(KitCall(BASELINE, (), ("PRIORITY-OUT-OF-RANGE-REJECTED",)))
+def test_task_clause_selects_one_clause(kit_run: KitRun) -> None:
+    run = kit_run
     assert run.ret == 0, run.output
     assert run.outcomes() == {"PRIORITY-OUT-OF-RANGE-REJECTED": "pass"}
 
 
-def test_task_clause_repeats_and_mixes_ids_and_families(run_kit: Any) -> None:
-    run = run_kit(BASELINE, clauses=["PRIORITY-OUT-OF-RANGE-REJECTED", "queues"])
+@pytest.mark.kit_run(
+    KitCall(BASELINE, (), ("PRIORITY-OUT-OF-RANGE-REJECTED", "queues"))
+)
+def test_task_clause_repeats_and_mixes_ids_and_families(kit_run: KitRun) -> None:
+    run = kit_run
     queues = {c.id for c in load_clauses().values() if c.family.id == "queues"}
     assert set(run.outcomes()) == {"PRIORITY-OUT-OF-RANGE-REJECTED"} | queues
 

@@ -11,11 +11,14 @@ from conformance import compat
 from reference_backends.dummy import DummyBackend
 from reference_backends.immediate import ImmediateBackend
 
+from .expect import Expect
 from .lenient import validate_except
 
 
 class AcceptsAnyCallable(ImmediateBackend):
     """Skips the module-level check: closures, partials, methods all pass."""
+
+    expect = Expect("definition", fails={"DEFINITION-MODULE-LEVEL-ONLY"})
 
     def validate_task(self, task: Any) -> None:
         validate_except(super().validate_task, task, "module level")
@@ -24,6 +27,8 @@ class AcceptsAnyCallable(ImmediateBackend):
 class AnyContextParameter(ImmediateBackend):
     """Does not look at the name of the first parameter with takes_context."""
 
+    expect = Expect("definition", fails={"DEFINITION-TAKES-CONTEXT-PARAMETER"})
+
     def validate_task(self, task: Any) -> None:
         validate_except(super().validate_task, task, "context")
 
@@ -31,11 +36,21 @@ class AnyContextParameter(ImmediateBackend):
 class NoAsyncSupport(ImmediateBackend):
     """Correct: refuses coroutine functions and says so."""
 
+    expect = Expect(
+        "definition",
+        outcomes={
+            "DEFINITION-ASYNC-REJECTED": "pass",
+            "DEFINITION-ASYNC-ACCEPTED": "n/a",
+        },
+    )
+
     supports_async_task = False
 
 
 class ClaimsNoAsyncButAccepts(NoAsyncSupport):
     """Says supports_async_task=False, yet lets coroutine functions through."""
+
+    expect = Expect("definition", fails={"DEFINITION-ASYNC-REJECTED"})
 
     def validate_task(self, task: Any) -> None:
         validate_except(super().validate_task, task, "async")
@@ -44,12 +59,16 @@ class ClaimsNoAsyncButAccepts(NoAsyncSupport):
 class RunAfterWithoutDefer(ImmediateBackend):
     """Has supports_defer=False but accepts run_after (and would ignore it)."""
 
+    expect = Expect("definition", fails={"DEFINITION-RUN-AFTER-UNSUPPORTED-REJECTED"})
+
     def validate_task(self, task: Any) -> None:
         validate_except(super().validate_task, task, "run_after")
 
 
 class AcceptsNaiveRunAfter(DummyBackend):
     """Defers, but does not insist on an aware datetime."""
+
+    expect = Expect("definition", fails={"DEFINITION-RUN-AFTER-NAIVE-REJECTED"})
 
     def validate_task(self, task: Any) -> None:
         validate_except(super().validate_task, task, "aware")
@@ -66,6 +85,9 @@ class RunAfterNowTask(compat.Task):  # type: ignore[misc]
 
 
 class DefaultRunAfterIsNow(DummyBackend):
+    expect = Expect(
+        "definition", fails={"DEFINITION-DECORATOR-ARGUMENTS", "DEFINITION-DEFAULTS"}
+    )
     task_class = RunAfterNowTask
 
 
@@ -79,6 +101,7 @@ class DropsRunAfterTask(compat.Task):  # type: ignore[misc]
 
 
 class ForgetsRunAfter(DummyBackend):
+    expect = Expect("definition", fails={"DEFINITION-RUN-AFTER-ACCEPTED"})
     task_class = DropsRunAfterTask
 
 
@@ -93,6 +116,7 @@ class QualifiedNameTask(compat.Task):  # type: ignore[misc]
 
 
 class NameIsPath(ImmediateBackend):
+    expect = Expect("definition", fails={"DEFINITION-FUNCTION-ATTRIBUTES"})
     task_class = QualifiedNameTask
 
 
@@ -109,4 +133,5 @@ class FallbackBackendTask(compat.Task):  # type: ignore[misc]
 
 
 class UnknownAliasFallsBack(ImmediateBackend):
+    expect = Expect("definition", fails={"DEFINITION-UNKNOWN-BACKEND-REJECTED"})
     task_class = FallbackBackendTask

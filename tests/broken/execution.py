@@ -23,6 +23,13 @@ from django.utils.module_loading import import_string
 from conformance import compat
 from tests.memory_backend import MemoryBackend, UnresolvableTask
 
+from .expect import Expect
+
+#: How the kit drives these backends: a worker callable, or the adapter
+#: that can also rewrite stored records.
+WORKER = ("--task-worker=tests.memory_backend.run_ready",)
+ADAPTER = ("--task-adapter=tests.memory_backend.MemoryAdapter",)
+
 RUNNING = compat.TaskResultStatus.RUNNING.value
 READY = compat.TaskResultStatus.READY.value
 
@@ -42,12 +49,16 @@ def _coerce_floats(value: Any) -> Any:
 class IgnoresPriority(MemoryBackend):
     """Runs tasks in enqueue order, whatever their priority."""
 
+    expect = Expect("ordering", fails={"ORDERING-PRIORITY"}, options=WORKER)
+
     def ready_name(self, record: dict[str, Any]) -> str:
         return super().ready_name({**record, "priority": 0})
 
 
 class TiesLastInFirstOut(MemoryBackend):
     """Honours priority, but runs equal priorities newest first."""
+
+    expect = Expect("ordering", warns={"ORDERING-TIES-FIFO"}, options=WORKER)
 
     def ready_name(self, record: dict[str, Any]) -> str:
         return super().ready_name({**record, "sequence": 10**19 - record["sequence"]})
@@ -56,6 +67,10 @@ class TiesLastInFirstOut(MemoryBackend):
 class RunsDeferredEarly(MemoryBackend):
     """The worker ignores run_after."""
 
+    expect = Expect(
+        "defer", fails={"DEFER-NOT-EARLY", "DEFER-RUNS-WHEN-DUE"}, options=WORKER
+    )
+
     def is_due(self, due_microseconds: int, now: datetime) -> bool:
         return True
 
@@ -63,12 +78,18 @@ class RunsDeferredEarly(MemoryBackend):
 class NeverRunsDeferred(MemoryBackend):
     """A task with a run_after never becomes due."""
 
+    expect = Expect("defer", fails={"DEFER-RUNS-WHEN-DUE"}, options=WORKER)
+
     def is_due(self, due_microseconds: int, now: datetime) -> bool:
         return due_microseconds == 0
 
 
 class NaiveRunAfter(MemoryBackend):
     """Drops run_after's UTC offset: hours early or late away from UTC."""
+
+    expect = Expect(
+        "defer", fails={"DEFER-NOT-EARLY", "DEFER-RUNS-WHEN-DUE"}, options=WORKER
+    )
 
     def ready_name(self, record: dict[str, Any]) -> str:
         if record["run_after"]:
@@ -79,6 +100,12 @@ class NaiveRunAfter(MemoryBackend):
 
 class DeferredBlocksQueue(MemoryBackend):
     """Stops the pass at the first task that is not due yet."""
+
+    expect = Expect(
+        "defer",
+        fails={"DEFER-DOES-NOT-BLOCK", "DEFER-RUNS-WHEN-DUE"},
+        options=WORKER,
+    )
 
     def ready_in_order(
         self, queue_names: Sequence[str] | None
@@ -96,6 +123,8 @@ class DeferredBlocksQueue(MemoryBackend):
 class ServesWrongQueues(MemoryBackend):
     """The worker runs every queue, whichever it was asked for."""
 
+    expect = Expect("worker-queues", fails={"WORKER-QUEUES-SELECTED"}, options=WORKER)
+
     def ready_in_order(
         self, queue_names: Sequence[str] | None
     ) -> Iterator[dict[str, Any]]:
@@ -106,6 +135,20 @@ class ServesWrongQueues(MemoryBackend):
 class LosesWorkerIds(MemoryBackend):
     """Never records which worker ran the task."""
 
+    expect = Expect(
+        "success",
+        "failure",
+        "context",
+        "async-execution",
+        fails={
+            "ASYNC-EXECUTION-CONTEXT",
+            "CONTEXT-ATTEMPT",
+            "FAILURE-ERRORS",
+            "SUCCESS-WORKER-IDS",
+        },
+        options=WORKER,
+    )
+
     def start(self, record: dict[str, Any], worker_id: str) -> None:
         super().start(record, worker_id)
         record["worker_ids"].clear()
@@ -115,6 +158,8 @@ class LosesWorkerIds(MemoryBackend):
 class RunsTwice(MemoryBackend):
     """Calls the function a second time (a retry after success)."""
 
+    expect = Expect("success", fails={"SUCCESS-EXACTLY-ONCE"}, options=WORKER)
+
     def call(self, task: Any, result: Any) -> Any:
         super().call(task, result)
         return super().call(task, result)
@@ -122,6 +167,13 @@ class RunsTwice(MemoryBackend):
 
 class ReRunsFinished(MemoryBackend):
     """A task that finished goes back to the queue: the next worker run reruns it."""
+
+    expect = Expect(
+        "lifecycle",
+        "success",
+        fails={"LIFECYCLE-TRANSITIONS", "SUCCESS-EXACTLY-ONCE"},
+        options=WORKER,
+    )
 
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
@@ -144,6 +196,10 @@ class ReRunsFinished(MemoryBackend):
 class NeverStoresRunning(MemoryBackend):
     """Stores only the outcome: get_result says READY while the function runs."""
 
+    expect = Expect(
+        "lifecycle", fails={"LIFECYCLE-RUNNING-WHILE-EXECUTING"}, options=WORKER
+    )
+
     def start(self, record: dict[str, Any], worker_id: str) -> None:
         started = timezone.now().isoformat()
         record["started_at"] = record["started_at"] or started
@@ -155,6 +211,10 @@ class NeverStoresRunning(MemoryBackend):
 class ArgumentsCoerced(MemoryBackend):
     """Hands the function 1 for 1.0."""
 
+    expect = Expect(
+        "arguments", "context", fails={"ARGUMENTS-JSON-ROUND-TRIP"}, options=WORKER
+    )
+
     def call(self, task: Any, result: Any) -> Any:
         args, kwargs = _coerce_floats(list(result.args)), _coerce_floats(result.kwargs)
         if task.takes_context:
@@ -165,6 +225,13 @@ class ArgumentsCoerced(MemoryBackend):
 class ContextAttemptZero(MemoryBackend):
     """Builds the context before the running attempt is counted."""
 
+    expect = Expect(
+        "context",
+        "async-execution",
+        fails={"ASYNC-EXECUTION-CONTEXT", "CONTEXT-ATTEMPT"},
+        options=WORKER,
+    )
+
     def context(self, result: Any) -> Any:
         early = dataclasses.replace(result, finished_at=None, errors=[], worker_ids=[])
         return compat.TaskContext(task_result=early)
@@ -172,6 +239,13 @@ class ContextAttemptZero(MemoryBackend):
 
 class ContextNotRunning(MemoryBackend):
     """Hands the function the result as enqueued: READY, not started."""
+
+    expect = Expect(
+        "context",
+        "async-execution",
+        fails={"ASYNC-EXECUTION-CONTEXT", "CONTEXT-RUNNING"},
+        options=WORKER,
+    )
 
     def context(self, result: Any) -> Any:
         ready = dataclasses.replace(
@@ -189,6 +263,13 @@ class ContextNotRunning(MemoryBackend):
 class ContextForAnotherResult(MemoryBackend):
     """The context's task_result carries a fresh id."""
 
+    expect = Expect(
+        "context",
+        "async-execution",
+        fails={"ASYNC-EXECUTION-CONTEXT", "CONTEXT-DESCRIBES-RESULT"},
+        options=WORKER,
+    )
+
     def context(self, result: Any) -> Any:
         other = dataclasses.replace(result, id=get_random_string(32))
         return compat.TaskContext(task_result=other)
@@ -197,6 +278,21 @@ class ContextForAnotherResult(MemoryBackend):
 # -- outcomes -------------------------------------------------------------------
 class SwallowsErrors(MemoryBackend):
     """A function that raised is reported SUCCESSFUL, returning None."""
+
+    expect = Expect(
+        "failure",
+        "success",
+        fails={
+            "FAILURE-BASE-EXCEPTION",
+            "FAILURE-ERRORS",
+            "FAILURE-EXCEPTION-CLASS",
+            "FAILURE-STATUS",
+            "FAILURE-TIMESTAMPS",
+            "FAILURE-TRACEBACK",
+            "FAILURE-UNSERIALIZABLE-RETURN",
+        },
+        options=WORKER,
+    )
 
     def finish(
         self, record: dict[str, Any], error: BaseException | None = None
@@ -210,6 +306,8 @@ class SwallowsErrors(MemoryBackend):
 class ExceptionNameNotQualname(MemoryBackend):
     """Records ``module.__name__``: wrong for a nested exception class."""
 
+    expect = Expect("failure", fails={"FAILURE-EXCEPTION-CLASS"}, options=WORKER)
+
     def error_entry(self, error: BaseException) -> list[str]:
         traceback = super().error_entry(error)[1]
         return [f"{type(error).__module__}.{type(error).__name__}", traceback]
@@ -217,6 +315,8 @@ class ExceptionNameNotQualname(MemoryBackend):
 
 class TracebackWithoutMessage(MemoryBackend):
     """Keeps the stack but not the final "Class: message" line."""
+
+    expect = Expect("failure", fails={"FAILURE-TRACEBACK"}, options=WORKER)
 
     def error_entry(self, error: BaseException) -> list[str]:
         path, _ = super().error_entry(error)
@@ -226,6 +326,8 @@ class TracebackWithoutMessage(MemoryBackend):
 class ReturnValueCoerced(MemoryBackend):
     """Stores 1 for 1.0 in return values."""
 
+    expect = Expect("success", fails={"SUCCESS-RETURN-VALUE"}, options=WORKER)
+
     def serialise_return(self, value: Any) -> Any:
         return _coerce_floats(super().serialise_return(value))
 
@@ -233,12 +335,26 @@ class ReturnValueCoerced(MemoryBackend):
 class UnserializableStoredAsText(MemoryBackend):
     """Stores str() of what JSON cannot hold: the task 'succeeds'."""
 
+    expect = Expect(
+        "failure",
+        "success",
+        fails={"FAILURE-UNSERIALIZABLE-RETURN"},
+        options=WORKER,
+    )
+
     def serialise_return(self, value: Any) -> Any:
         return json.loads(json.dumps(value, default=str))
 
 
 class StuckRunningOnUnserializable(MemoryBackend):
     """A return value that cannot be stored leaves the record RUNNING."""
+
+    expect = Expect(
+        "failure",
+        "success",
+        fails={"FAILURE-UNSERIALIZABLE-RETURN"},
+        options=(*WORKER, "--task-timeout=1"),
+    )
 
     def serialise_return(self, value: Any) -> Any:
         try:
@@ -261,6 +377,13 @@ class _Abandon(Exception):
 class NaiveFinishedAt(MemoryBackend):
     """finished_at is stored without a timezone."""
 
+    expect = Expect(
+        "success",
+        "failure",
+        fails={"FAILURE-TIMESTAMPS", "SUCCESS-TIMESTAMPS"},
+        options=WORKER,
+    )
+
     def finish(
         self, record: dict[str, Any], error: BaseException | None = None
     ) -> None:
@@ -272,6 +395,13 @@ class NaiveFinishedAt(MemoryBackend):
 
 class FinishedBeforeStarted(MemoryBackend):
     """finished_at is taken from the claim time, before started_at."""
+
+    expect = Expect(
+        "success",
+        "failure",
+        fails={"FAILURE-TIMESTAMPS", "SUCCESS-TIMESTAMPS"},
+        options=WORKER,
+    )
 
     def finish(
         self, record: dict[str, Any], error: BaseException | None = None
@@ -285,6 +415,8 @@ class FinishedBeforeStarted(MemoryBackend):
 class FinishedAtMoves(MemoryBackend):
     """Every get_result reports a new finished_at for a finished task."""
 
+    expect = Expect("lifecycle", fails={"LIFECYCLE-TRANSITIONS"}, options=WORKER)
+
     def to_result(self, record: dict[str, Any], task: Any = None) -> Any:
         if record["finished_at"]:
             record = {**record, "finished_at": timezone.now().isoformat()}
@@ -293,6 +425,8 @@ class FinishedAtMoves(MemoryBackend):
 
 class ForgetsKwargsAfterRun(MemoryBackend):
     """Drops the stored kwargs once the task finished."""
+
+    expect = Expect("refresh", fails={"REFRESH-KEEPS-INPUTS"}, options=WORKER)
 
     def finish(
         self, record: dict[str, Any], error: BaseException | None = None
@@ -339,6 +473,10 @@ _THREAD = threading.local()
 class ResultsOnlyInThisProcess(MemoryBackend):
     """Keeps results in a module-level dict: other processes never see them."""
 
+    expect = Expect(
+        "results-elsewhere", fails={"RESULTS-ELSEWHERE-PROCESS"}, options=WORKER
+    )
+
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
         self.store = _DictStore(_PROCESS_RECORDS, _PROCESS_READY)
@@ -346,6 +484,12 @@ class ResultsOnlyInThisProcess(MemoryBackend):
 
 class ResultsOnlyInThisThread(MemoryBackend):
     """Keeps results per thread (as DummyBackend does) yet says supports_get_result."""
+
+    expect = Expect(
+        "results-elsewhere",
+        fails={"RESULTS-ELSEWHERE-PROCESS", "RESULTS-ELSEWHERE-THREAD"},
+        options=WORKER,
+    )
 
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
@@ -358,6 +502,10 @@ class ResultsOnlyInThisThread(MemoryBackend):
 class SignalsOutOfOrder(MemoryBackend):
     """Sends task_started after task_finished."""
 
+    expect = Expect(
+        "signals-execution", fails={"SIGNALS-EXECUTION-ORDER"}, options=WORKER
+    )
+
     def send_started(self, result: Any) -> None:
         self._pending = result
 
@@ -369,12 +517,26 @@ class SignalsOutOfOrder(MemoryBackend):
 class NoStartedSignal(MemoryBackend):
     """Never sends task_started."""
 
+    expect = Expect(
+        "signals-execution",
+        fails={
+            "SIGNALS-EXECUTION-ONCE-EACH",
+            "SIGNALS-EXECUTION-ORDER",
+            "SIGNALS-EXECUTION-STATUS",
+        },
+        options=WORKER,
+    )
+
     def send_started(self, result: Any) -> None:
         pass
 
 
 class SignalSenderInstance(MemoryBackend):
     """Sends the backend instance, not its class."""
+
+    expect = Expect(
+        "signals-execution", fails={"SIGNALS-EXECUTION-SENDER"}, options=WORKER
+    )
 
     def send_started(self, result: Any) -> None:
         compat.task_started.send(self, task_result=result)
@@ -386,6 +548,10 @@ class SignalSenderInstance(MemoryBackend):
 class StartedSignalNotRunning(MemoryBackend):
     """task_started carries the result as enqueued (READY)."""
 
+    expect = Expect(
+        "signals-execution", fails={"SIGNALS-EXECUTION-STATUS"}, options=WORKER
+    )
+
     def send_started(self, result: Any) -> None:
         record = self.store.load(result.id) or {}
         super().send_started(self.to_result({**record, "status": READY}, result.task))
@@ -394,6 +560,13 @@ class StartedSignalNotRunning(MemoryBackend):
 # -- stored records ------------------------------------------------------------------
 class ExecutesTamperedPath(MemoryBackend):
     """Runs whatever callable a stored path names (the unwrapped ``func`` too)."""
+
+    expect = Expect(
+        "security",
+        fails={"SECURITY-TAMPERED-PATH-NOT-EXECUTED"},
+        warns={"SECURITY-TAMPERED-PATH-FAILS"},
+        options=ADAPTER,
+    )
 
     def resolve(self, record: dict[str, Any]) -> Any:
         try:
@@ -417,6 +590,13 @@ class ExecutesTamperedPath(MemoryBackend):
 class CrashesOnMissingTask(MemoryBackend):
     """An ImportError from a stale path escapes the worker (the record stays RUNNING)."""
 
+    expect = Expect(
+        "security",
+        fails={"SECURITY-WORKER-SURVIVES"},
+        warns={"SECURITY-MISSING-TASK-FAILS"},
+        options=(*ADAPTER, "--task-timeout=1"),
+    )
+
     def finish(
         self, record: dict[str, Any], error: BaseException | None = None
     ) -> None:
@@ -430,6 +610,12 @@ class CrashesOnMissingTask(MemoryBackend):
 class GetResultLeaksImportError(MemoryBackend):
     """get_result raises ImportError for a record whose task no longer imports."""
 
+    expect = Expect(
+        "security",
+        warns={"SECURITY-GET-RESULT-NO-IMPORT-ERROR", "SECURITY-MISSING-TASK-FAILS"},
+        options=ADAPTER,
+    )
+
     def task_for_result(self, record: dict[str, Any]) -> Any:
         import_string(record["path"])
         return super().task_for_result(record)
@@ -437,6 +623,20 @@ class GetResultLeaksImportError(MemoryBackend):
 
 class OnlyCatchesException(MemoryBackend):
     """``except Exception`` in the worker: SystemExit from a task kills it."""
+
+    expect = Expect(
+        "failure",
+        "success",
+        fails={
+            "FAILURE-BASE-EXCEPTION",
+            "FAILURE-ERRORS",
+            "FAILURE-EXCEPTION-CLASS",
+            "FAILURE-STATUS",
+            "FAILURE-TIMESTAMPS",
+            "FAILURE-TRACEBACK",
+        },
+        options=(*WORKER, "--task-timeout=1"),
+    )
 
     def finish(
         self, record: dict[str, Any], error: BaseException | None = None
@@ -448,6 +648,8 @@ class OnlyCatchesException(MemoryBackend):
 
 class NonAtomicClaim(MemoryBackend):
     """Checks a task is free, then takes it: two workers can both take it."""
+
+    expect = Expect("success", fails={"SUCCESS-EXACTLY-ONCE"}, options=WORKER)
 
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)

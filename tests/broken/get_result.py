@@ -12,11 +12,22 @@ from reference_backends._lifecycle import new_result, snapshot, update
 from reference_backends.dummy import DummyBackend
 from reference_backends.immediate import ImmediateBackend
 
+from .expect import Expect
 from .storing import AlteringDummy
 
 
 class NoneForUnknown(DummyBackend):
     """get_result returns None for an id it does not know."""
+
+    expect = Expect(
+        "get_result",
+        fails={
+            "GET-RESULT-ID-EXACT",
+            "GET-RESULT-MALFORMED-ID",
+            "GET-RESULT-UNKNOWN-ID",
+        },
+        warns={"GET-RESULT-ID-CASE-EXACT"},
+    )
 
     def get_result(self, result_id: str) -> Any:
         try:
@@ -28,12 +39,26 @@ class NoneForUnknown(DummyBackend):
 class KeyErrorForUnknown(DummyBackend):
     """Results in a dict: an unknown id raises KeyError."""
 
+    expect = Expect(
+        "get_result",
+        fails={
+            "GET-RESULT-ID-EXACT",
+            "GET-RESULT-MALFORMED-ID",
+            "GET-RESULT-UNKNOWN-ID",
+        },
+        warns={"GET-RESULT-ID-CASE-EXACT"},
+    )
+
     def get_result(self, result_id: str) -> Any:
         return snapshot({r.id: r for r in self._results}[result_id])
 
 
 class PrefixMatch(DummyBackend):
     """Finds the first result whose id starts with the one asked for (a LIKE query)."""
+
+    expect = Expect(
+        "get_result", fails={"GET-RESULT-ID-EXACT", "GET-RESULT-MALFORMED-ID"}
+    )
 
     def get_result(self, result_id: str) -> Any:
         for result in self._results:
@@ -44,6 +69,8 @@ class PrefixMatch(DummyBackend):
 
 class CaseInsensitive(DummyBackend):
     """Compares ids without case (a case-insensitive collation)."""
+
+    expect = Expect("get_result", warns={"GET-RESULT-ID-CASE-EXACT"})
 
     def get_result(self, result_id: str) -> Any:
         for result in self._results:
@@ -65,6 +92,7 @@ class NoMismatchCheckTask(compat.Task):  # type: ignore[misc]
 
 
 class NoMismatchCheck(DummyBackend):
+    expect = Expect("get_result", fails={"GET-RESULT-MISMATCH"})
     task_class = NoMismatchCheckTask
 
 
@@ -86,11 +114,17 @@ class WholeTaskMatchTask(compat.Task):  # type: ignore[misc]
 
 
 class WholeTaskMatch(DummyBackend):
+    expect = Expect(
+        "get_result",
+        fails={"GET-RESULT-SAME-FIELDS", "GET-RESULT-SAME-FUNCTION-MATCHES"},
+    )
     task_class = WholeTaskMatchTask
 
 
 class ClaimsGetResultInOneThread(DummyBackend):
     """Says supports_get_result, but keeps results in the enqueuing thread's instance."""
+
+    expect = Expect("get_result", fails={"GET-RESULT-OTHER-THREAD"})
 
     supports_get_result = True
 
@@ -98,11 +132,38 @@ class ClaimsGetResultInOneThread(DummyBackend):
 class ClaimsGetResultNotImplemented(ImmediateBackend):
     """Says supports_get_result, but get_result raises NotImplementedError."""
 
+    expect = Expect(
+        "get_result",
+        fails={
+            "GET-RESULT-ANY-TASK",
+            "GET-RESULT-ID-EXACT",
+            "GET-RESULT-MALFORMED-ID",
+            "GET-RESULT-MISMATCH",
+            "GET-RESULT-OTHER-THREAD",
+            "GET-RESULT-SAME-FIELDS",
+            "GET-RESULT-SAME-FUNCTION-MATCHES",
+            "GET-RESULT-UNKNOWN-ID",
+        },
+        warns={"GET-RESULT-ID-CASE-EXACT"},
+    )
+
     supports_get_result = True
 
 
 class DictWhenUnsupported(DummyBackend):
     """supports_get_result=False, and get_result answers with a dict."""
+
+    expect = Expect(
+        "get_result",
+        fails={
+            "GET-RESULT-ANY-TASK",
+            "GET-RESULT-MISMATCH",
+            "GET-RESULT-REFRESH-KEEPS-IDENTITY",
+            "GET-RESULT-SAME-FIELDS",
+            "GET-RESULT-SAME-FUNCTION-MATCHES",
+            "GET-RESULT-TASK-RESULT-OR-NOT-IMPLEMENTED",
+        },
+    )
 
     def get_result(self, result_id: str) -> Any:
         found = super().get_result(result_id)
@@ -112,6 +173,8 @@ class DictWhenUnsupported(DummyBackend):
 class ForgetsArguments(AlteringDummy):
     """Stores the result without its args and kwargs."""
 
+    expect = Expect("get_result", fails={"GET-RESULT-SAME-FIELDS"})
+
     def _store(self, task: Any, args: Any, kwargs: Any) -> Any:
         returned = super()._store(task, args, kwargs)
         update(self._results[-1], args=[], kwargs={})
@@ -120,6 +183,8 @@ class ForgetsArguments(AlteringDummy):
 
 class RewritesEnqueuedAt(DummyBackend):
     """get_result reports enqueued_at an hour off."""
+
+    expect = Expect("get_result", fails={"GET-RESULT-SAME-FIELDS"})
 
     def get_result(self, result_id: str) -> Any:
         found = super().get_result(result_id)
@@ -142,6 +207,8 @@ class ForgetfulResult(compat.TaskResult):  # type: ignore[misc]
 
 
 class ForgetfulRefresh(AlteringDummy):
+    expect = Expect("get_result", fails={"GET-RESULT-REFRESH-KEEPS-IDENTITY"})
+
     def alter(self, result: Any) -> None:
         object.__setattr__(result, "__class__", ForgetfulResult)
 
@@ -152,6 +219,15 @@ class ProcessWideStore(DummyBackend):
     Not broken: the control that shows the get_result clauses can pass,
     from other threads too.
     """
+
+    expect = Expect(
+        "get_result",
+        "json",
+        outcomes={
+            "GET-RESULT-OTHER-THREAD": "pass",
+            "JSON-GET-RESULT-PRESERVES": "pass",
+        },
+    )
 
     supports_get_result = True
     _store_lock: ClassVar[threading.Lock] = threading.Lock()

@@ -10,6 +10,8 @@ from reference_backends._lifecycle import new_result, task_error
 from reference_backends.dummy import DummyBackend
 from reference_backends.immediate import ImmediateBackend
 
+from .expect import Expect
+
 
 class _Thawed:
     """Mixin: plain attribute assignment and deletion, frozen or not."""
@@ -50,11 +52,16 @@ def _as(cls: type, obj: Any) -> Any:
 
 
 class MutableTasks(ImmediateBackend):
+    expect = Expect("immutability", fails={"IMMUTABILITY-TASK"})
     task_class = MutableTask
 
 
 class MutableResults(ImmediateBackend):
     """Hands out results that accept assignment."""
+
+    expect = Expect(
+        "immutability", fails={"IMMUTABILITY-CONTEXT", "IMMUTABILITY-RESULT"}
+    )
 
     def _new_result(self, task: Any, args: Any, kwargs: Any) -> Any:
         return _as(MutableTaskResult, super()._new_result(task, args, kwargs))
@@ -63,6 +70,8 @@ class MutableResults(ImmediateBackend):
 class MutableErrors(ImmediateBackend):
     """Records failures as TaskErrors that accept assignment."""
 
+    expect = Expect("immutability", fails={"IMMUTABILITY-ERROR"})
+
     def _mark_failed(self, result: Any, exc: BaseException) -> None:
         super()._mark_failed(result, exc)
         result.errors[-1] = _as(MutableTaskError, task_error(exc))
@@ -70,6 +79,8 @@ class MutableErrors(ImmediateBackend):
 
 class MutableContext(ImmediateBackend):
     """Passes a TaskContext that accepts assignment (its result is frozen)."""
+
+    expect = Expect("immutability", fails={"IMMUTABILITY-CONTEXT"})
 
     def _call_arguments(self, result: Any) -> tuple[list[Any], dict[str, Any]]:
         args, kwargs = super()._call_arguments(result)
@@ -80,6 +91,8 @@ class MutableContext(ImmediateBackend):
 
 class SharesStoredResult(DummyBackend):
     """enqueue() returns the stored result itself, not a copy."""
+
+    expect = Expect("immutability", warns={"IMMUTABILITY-RESULT-ARGS-ISOLATED"})
 
     def _store(self, task: Any, args: Any, kwargs: Any) -> Any:
         self.validate_task(task)

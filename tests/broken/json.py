@@ -8,6 +8,7 @@ from typing import Any
 
 from reference_backends._lifecycle import json_round_trip, snapshot, update
 
+from .expect import Expect
 from .storing import RawDummy
 
 
@@ -19,6 +20,10 @@ def _validated(value: Any) -> Any:
 
 class KeepsTuples(RawDummy):
     """Validates the arguments but stores them as given: nested tuples stay tuples."""
+
+    expect = Expect(
+        "json", fails={"JSON-GET-RESULT-PRESERVES", "JSON-TUPLES-BECOME-LISTS"}
+    )
 
     def store_arguments(
         self, args: list[Any], kwargs: dict[str, Any]
@@ -38,6 +43,15 @@ def _bools_as_ints(value: Any) -> Any:
 
 class BoolsAsInts(RawDummy):
     """Stores True and False as 1 and 0 (a store without a boolean type)."""
+
+    expect = Expect(
+        "json",
+        fails={
+            "JSON-GET-RESULT-PRESERVES",
+            "JSON-TUPLES-BECOME-LISTS",
+            "JSON-VALUES-PRESERVED",
+        },
+    )
 
     def store_arguments(
         self, args: list[Any], kwargs: dict[str, Any]
@@ -59,6 +73,12 @@ def _lists_for_tuples(value: Any) -> Any:
 class StoresUnserializable(RawDummy):
     """Refuses nothing: sets, datetimes and objects are stored as they are."""
 
+    expect = Expect(
+        "json",
+        fails={"JSON-UNSERIALIZABLE-NOT-STORED"},
+        warns={"JSON-UNSERIALIZABLE-REJECTED"},
+    )
+
     def store_arguments(
         self, args: list[Any], kwargs: dict[str, Any]
     ) -> tuple[Any, Any]:
@@ -67,6 +87,12 @@ class StoresUnserializable(RawDummy):
 
 class ChecksTopLevelOnly(RawDummy):
     """Refuses an unserializable argument, but not one nested inside a list or dict."""
+
+    expect = Expect(
+        "json",
+        fails={"JSON-UNSERIALIZABLE-NOT-STORED"},
+        warns={"JSON-UNSERIALIZABLE-REJECTED"},
+    )
 
     def store_arguments(
         self, args: list[Any], kwargs: dict[str, Any]
@@ -81,6 +107,8 @@ class ChecksTopLevelOnly(RawDummy):
 
 class ConvertsSilently(RawDummy):
     """Stores str() of what JSON cannot hold, instead of refusing it."""
+
+    expect = Expect("json", warns={"JSON-UNSERIALIZABLE-REJECTED"})
 
     def store_arguments(
         self, args: list[Any], kwargs: dict[str, Any]
@@ -110,6 +138,8 @@ def _shared(value: Any) -> Any:
 class KeepsReferences(RawDummy):
     """Validates, but keeps the caller's own lists and dicts (no copy)."""
 
+    expect = Expect("json", warns={"JSON-ARGS-SNAPSHOT"})
+
     def store_arguments(
         self, args: list[Any], kwargs: dict[str, Any]
     ) -> tuple[Any, Any]:
@@ -131,6 +161,8 @@ def _floats_as_ints(value: Any) -> Any:
 
 class LossyGetResult(RawDummy):
     """Enqueue is right; get_result reads 1.0 back as 1 (a lossy store)."""
+
+    expect = Expect("json", fails={"JSON-GET-RESULT-PRESERVES"})
 
     def store_arguments(
         self, args: list[Any], kwargs: dict[str, Any]

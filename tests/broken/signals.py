@@ -15,6 +15,17 @@ from reference_backends._lifecycle import (
 )
 from reference_backends.dummy import DummyBackend
 
+from .expect import Expect
+
+#: The task_enqueued clauses: what every backend here is run on.
+ENQUEUED = (
+    "SIGNALS-ENQUEUED-ONCE",
+    "SIGNALS-ENQUEUED-SENDER-CLASS",
+    "SIGNALS-ENQUEUED-SENDER-IS-BACKEND-CLASS",
+    "SIGNALS-ENQUEUED-RESULT",
+    "SIGNALS-ENQUEUED-NOT-SENT-ON-ERROR",
+)
+
 
 class _Signalling(DummyBackend):
     """The reference dummy, with how it signals in :meth:`announce`."""
@@ -34,6 +45,12 @@ class _Signalling(DummyBackend):
 class SenderIsInstance(_Signalling):
     """Sends the backend instance as sender (one third-party backend does)."""
 
+    expect = Expect(
+        *ENQUEUED,
+        fails={"SIGNALS-ENQUEUED-SENDER-CLASS"},
+        warns={"SIGNALS-ENQUEUED-SENDER-IS-BACKEND-CLASS"},
+    )
+
     def announce(self, result: Any) -> None:
         compat.task_enqueued.send(self, task_result=result)
 
@@ -41,12 +58,22 @@ class SenderIsInstance(_Signalling):
 class SenderIsBaseClass(_Signalling):
     """Sends BaseTaskBackend itself as sender: a class, but not this backend's."""
 
+    expect = Expect(
+        *ENQUEUED,
+        warns={"SIGNALS-ENQUEUED-SENDER-IS-BACKEND-CLASS"},
+    )
+
     def announce(self, result: Any) -> None:
         compat.task_enqueued.send(compat.BaseTaskBackend, task_result=result)
 
 
 class SentTwice(_Signalling):
     """Announces every enqueue twice."""
+
+    expect = Expect(
+        *ENQUEUED,
+        fails={"SIGNALS-ENQUEUED-ONCE"},
+    )
 
     def announce(self, result: Any) -> None:
         super().announce(result)
@@ -56,12 +83,22 @@ class SentTwice(_Signalling):
 class NeverSent(_Signalling):
     """Never sends task_enqueued."""
 
+    expect = Expect(
+        *ENQUEUED,
+        fails={"SIGNALS-ENQUEUED-ONCE"},
+    )
+
     def announce(self, result: Any) -> None:
         pass
 
 
 class SilentWhenAsync(_Signalling):
     """Sends task_enqueued from enqueue, but not from aenqueue."""
+
+    expect = Expect(
+        *ENQUEUED,
+        fails={"SIGNALS-ENQUEUED-ONCE"},
+    )
 
     async def aenqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
         return self._store(task, args, kwargs)
@@ -70,6 +107,11 @@ class SilentWhenAsync(_Signalling):
 class AnnouncesAnotherResult(_Signalling):
     """Sends a copy of the result under a new id."""
 
+    expect = Expect(
+        *ENQUEUED,
+        fails={"SIGNALS-ENQUEUED-ONCE", "SIGNALS-ENQUEUED-RESULT"},
+    )
+
     def announce(self, result: Any) -> None:
         super().announce(dataclasses.replace(result, id=new_id()))
 
@@ -77,12 +119,23 @@ class AnnouncesAnotherResult(_Signalling):
 class AnnouncesWithoutArguments(_Signalling):
     """Sends the result with its args and kwargs left out."""
 
+    expect = Expect(
+        *ENQUEUED,
+        fails={"SIGNALS-ENQUEUED-RESULT"},
+    )
+
     def announce(self, result: Any) -> None:
         super().announce(dataclasses.replace(result, args=[], kwargs={}))
 
 
 class SignalsBeforeValidating(DummyBackend):
     """Announces the result first, then validates the task and its arguments."""
+
+    expect = Expect(
+        "json",
+        *ENQUEUED,
+        fails={"JSON-UNSERIALIZABLE-NOT-STORED", "SIGNALS-ENQUEUED-NOT-SENT-ON-ERROR"},
+    )
 
     def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
         result = new_result(self, task, [], {})

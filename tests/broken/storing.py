@@ -19,6 +19,8 @@ class AlteringDummy(DummyBackend):
     JSON copies would repair an altered ``args``.
     """
 
+    expect = None  # a base: it breaks nothing itself
+
     def alter(self, result: Any) -> None:
         """Change the READY record ``result`` in place (see ``update``)."""
 
@@ -39,6 +41,8 @@ class AlteringDummy(DummyBackend):
 class RawDummy(DummyBackend):
     """Stores what :meth:`store_arguments` makes of the arguments, and hands the
     records out as they are: no JSON copies hide what was stored."""
+
+    expect = None  # a base: it breaks nothing itself
 
     def store_arguments(
         self, args: list[Any], kwargs: dict[str, Any]

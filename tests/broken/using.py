@@ -11,6 +11,8 @@ from conformance import compat
 from reference_backends.dummy import DummyBackend
 from reference_backends.immediate import ImmediateBackend
 
+from .expect import Expect
+
 
 class InPlaceTask(compat.Task):  # type: ignore[misc]
     """using() changes the Task itself and returns it."""
@@ -26,6 +28,15 @@ class InPlaceTask(compat.Task):  # type: ignore[misc]
 
 
 class UsingMutatesInPlace(ImmediateBackend):
+    expect = Expect(
+        "using",
+        fails={
+            "USING-BACKEND-SWITCH",
+            "USING-ORIGINAL-UNCHANGED",
+            "USING-RESULT-CARRIES-DERIVED",
+            "USING-RETURNS-NEW-TASK",
+        },
+    )
     task_class = InPlaceTask
 
 
@@ -52,6 +63,9 @@ class ClearingTask(compat.Task):  # type: ignore[misc]
 
 
 class NoneClearsRunAfter(DummyBackend):
+    expect = Expect(
+        "using", fails={"USING-APPLIES-CHANGES", "USING-NONE-MEANS-UNCHANGED"}
+    )
     task_class = ClearingTask
 
 
@@ -71,6 +85,7 @@ class UncheckedTask(compat.Task):  # type: ignore[misc]
 
 
 class UsingSkipsValidation(ImmediateBackend):
+    expect = Expect("using", fails={"USING-REVALIDATES"})
     task_class = UncheckedTask
 
 
@@ -84,11 +99,16 @@ class DefaultBackendTask(compat.Task):  # type: ignore[misc]
 
 
 class BackendAliasIgnored(ImmediateBackend):
+    expect = Expect("using", fails={"USING-BACKEND-SWITCH"})
     task_class = DefaultBackendTask
 
 
 class StoresPathOnly(ImmediateBackend):
     """Keeps only the task's path: results hold the module-level Task."""
+
+    expect = Expect(
+        "using", fails={"USING-BACKEND-SWITCH", "USING-RESULT-CARRIES-DERIVED"}
+    )
 
     def _new_result(self, task: Any, args: Any, kwargs: Any) -> Any:
         return super()._new_result(import_string(task.module_path), args, kwargs)

@@ -88,7 +88,7 @@ if not settings.configured:
     settings.configure(**_settings())
     django.setup()
 
-# pytester (run_kit) restores sys.modules after each test: a module first
+# pytester restores sys.modules after each test: a module first
 # imported inside such a test is dropped and imported afresh later, which
 # breaks psycopg's C extension state. Import them before any test runs.
 with contextlib.suppress(ImportError):

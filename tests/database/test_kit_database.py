@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from tests.kit_runner import KitCall, KitRun
+
 pytestmark = pytest.mark.kit
 
 BACKEND = "reference_backends.database.DatabaseBackend"
@@ -31,8 +33,9 @@ def _assert_conforming(run: Any) -> None:
             ), clause_id
 
 
-def test_kit_on_sqlite(run_kit: Any) -> None:
-    _assert_conforming(run_kit(BACKEND, APPS))
+@pytest.mark.kit_run(KitCall(BACKEND, (APPS,)))
+def test_kit_on_sqlite(kit_run: KitRun) -> None:
+    _assert_conforming(kit_run)
 
 
 @pytest.mark.postgres

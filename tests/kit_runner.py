@@ -1,0 +1,202 @@
+"""The one way the project's tests run the kit: a fresh process per run, several at once.
+
+Every run gets a process of its own: Django is set up once per process, and
+a broken backend may leave anything behind. The processes are forked from a
+server that has already imported pytest, Django and hypothesis, so a run
+costs its tests, not a second of imports; ``parallel()`` of them run at once
+(most of a worker-driven run is waiting).
+
+Coverage follows the runs into their processes (``patch = fork, _exit`` in
+pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: What the fork server imports once for every run (nothing that needs settings).
+PRELOAD = (
+    "pytest",
+    "hypothesis",
+    "hypothesis.strategies",
+    "asgiref.sync",
+    "django",
+    "django.db.models",
+    "django.test",
+    "django.db.backends.sqlite3.base",
+)
+
+#: A run that takes longer than this is stuck: its stacks are dumped, it ends.
+RUN_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class KitCall:
+    """One kit run: ``pytest --task-backend=BACKEND --task-clause=... *args``."""
+
+    backend: str
+    args: tuple[str, ...] = ()
+    clauses: tuple[str, ...] = ()
+
+    def argv(self, report: Path) -> list[str]:
+        return [
+            "-p",
+            "no:cacheprovider",
+            f"--task-backend={self.backend}",
+            f"--task-report={report}",
+            *(f"--task-clause={clause}" for clause in self.clauses),
+            *self.args,
+        ]
+
+
+@dataclass
+class KitRun:
+    """What one kit run gave: exit status, JSON report, terminal output."""
+
+    ret: int
+    report: dict[str, Any]
+    output: str
+    directory: Path
+    #: Wall-clock time of the run in its process (imports excluded).
+    seconds: float = 0.0
+
+    def outcome(self, clause_id: str) -> str:
+        try:
+            return self.outcomes()[clause_id]
+        except KeyError:
+            raise KeyError(
+                f"{clause_id} not in report; clauses: {self.outcomes()}"
+            ) from None
+
+    def outcomes(self) -> dict[str, str]:
+        return {
+            entry["id"]: str(entry["outcome"])
+            for entry in self.report.get("clauses", [])
+        }
+
+    def with_outcome(self, outcome: str) -> set[str]:
+        return {cid for cid, seen in self.outcomes().items() if seen == outcome}
+
+    def failed(self) -> set[str]:
+        return self.with_outcome("fail")
+
+    def warned(self) -> set[str]:
+        return self.with_outcome("warn")
+
+
+def parallel() -> int:
+    """How many runs at once: ``KIT_RUNS_PARALLEL``, else two per CPU."""
+    configured = os.environ.get("KIT_RUNS_PARALLEL")
+    if configured:
+        return max(1, int(configured))
+    return 2 * (os.cpu_count() or 1)
+
+
+class KitPool:
+    """Kit runs in processes of their own, ``parallel()`` at a time."""
+
+    def __init__(self, directory: Path, workers: int | None = None) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._executor = ProcessPoolExecutor(
+            workers or parallel(),
+            mp_context=_forkserver(),
+            max_tasks_per_child=1,  # a run's process is never reused
+        )
+
+    def submit(self, call: KitCall) -> Future[KitRun]:
+        folder = Path(tempfile.mkdtemp(prefix="run-", dir=self.directory))
+        return self._executor.submit(_run_in_this_process, call, folder)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def run_kits(calls: Sequence[KitCall], directory: Path) -> list[KitRun]:
+    """Every call's run (see :class:`KitPool`), in the order given."""
+    pool = KitPool(directory, min(parallel(), len(calls) or 1))
+    try:
+        futures = [pool.submit(call) for call in calls]
+        return [future.result() for future in futures]
+    finally:
+        pool.shutdown()
+
+
+def run_kit(call: KitCall, directory: Path) -> KitRun:
+    """One call's run (see :class:`KitPool`)."""
+    return run_kits([call], directory)[0]
+
+
+_CONTEXT: Any = None
+
+
+def _forkserver() -> Any:
+    """The fork server's context, its imports done once for every run."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        _CONTEXT = multiprocessing.get_context("forkserver")
+        _CONTEXT.set_forkserver_preload([*PRELOAD, "tests.kit_runner"])
+    return _CONTEXT
+
+
+# -- inside the run's process ----------------------------------------------------
+def _run_in_this_process(call: KitCall, directory: Path) -> KitRun:
+    """Run the kit with pytest.main here, its output captured in a file."""
+    import pytest
+
+    os.chdir(directory)
+    _environment()
+    report = directory / "report.json"
+    output = directory / "output.txt"
+    faulthandler.dump_traceback_later(RUN_TIMEOUT, exit=True)
+    started = time.monotonic()
+    with output.open("w", encoding="utf-8") as sink:
+        _redirect_output(sink.fileno())
+        try:
+            ret = int(pytest.main(call.argv(report)))
+        except SystemExit as exc:  # a plugin that exits still gives a status
+            ret = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+    text = output.read_text(encoding="utf-8", errors="replace")
+    loaded = json.loads(report.read_text()) if report.exists() else {}
+    if not loaded:
+        raise AssertionError(f"the kit wrote no report:\n{text}")
+    return KitRun(ret, loaded, text, directory, time.monotonic() - started)
+
+
+def _environment() -> None:
+    os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+    # The kit's own subprocesses (another process reading results) import
+    # this checkout too.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])
+    )
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    # Reuse pytest's cached assertion rewrites of the suites across runs.
+    sys.dont_write_bytecode = False
+
+
+def _redirect_output(fd: int) -> None:
+    """Point this process's stdout and stderr (the descriptors too) at ``fd``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
