@@ -1,0 +1,148 @@
+"""The conformance report, in process: outcomes, totals and its three renderings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance.report import FAIL, NA, PASS, WARN, ClauseRecord, ConformanceReport
+from conformance.spec import Clause, Family
+
+DEMO = Family("demo", "Demo family", "")
+OTHER = Family("other", "Other family", "")
+
+
+def _clause(clause_id: str, family: Family = DEMO, level: str = "MUST") -> Clause:
+    return Clause(clause_id, family, level, f"{clause_id} holds.", "ref/tasks")
+
+
+def _report() -> ConformanceReport:
+    return ConformanceReport(
+        backend="demo.Backend",
+        django="Django 6.1",
+        kit="0.1.0",
+        flags={"supports_defer": True, "supports_priority": False},
+        adapter="Adapter",
+    )
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "clause_outcome"),
+    [
+        ([PASS, PASS], PASS),
+        ([PASS, NA], PASS),  # some applied and passed: the clause passes
+        ([NA, NA], NA),
+        ([PASS, WARN, NA], WARN),
+        ([WARN, FAIL, PASS], FAIL),  # the worst test decides
+        ([], NA),
+    ],
+)
+def test_a_clause_takes_the_worst_outcome_of_its_tests(
+    outcomes: list[str], clause_outcome: str
+) -> None:
+    report = _report()
+    clause = _clause("DEMO-ONE")
+    report.records.setdefault(clause.id, ClauseRecord(clause))  # laid out first
+    for index, outcome in enumerate(outcomes):
+        report.record(clause, f"test_{index}", outcome)
+    assert report.records["DEMO-ONE"].outcome == clause_outcome
+
+
+def test_one_test_reported_twice_keeps_its_worse_outcome() -> None:
+    # A test that passed its call and then failed its teardown failed.
+    report = _report()
+    clause = _clause("DEMO-ONE")
+    report.record(clause, "test_x", PASS)
+    report.record(clause, "test_x", FAIL, "observed: teardown broke")
+    report.record(clause, "test_x", PASS)
+    assert report.records["DEMO-ONE"].tests == {"test_x": FAIL}
+    assert report.records["DEMO-ONE"].details == ["observed: teardown broke"]
+
+
+def test_details_are_kept_once_each_in_order() -> None:
+    report = _report()
+    clause = _clause("DEMO-ONE")
+    for nodeid, detail in (("a", "first"), ("b", "second"), ("c", "first")):
+        report.record(clause, nodeid, NA, detail)
+    assert report.records["DEMO-ONE"].details == ["first", "second"]
+
+
+def test_totals_and_conforming() -> None:
+    report = _report()
+    report.record(_clause("DEMO-ONE"), "t1", PASS)
+    report.record(_clause("DEMO-TWO", level="SHOULD"), "t2", WARN)
+    report.record(_clause("DEMO-THREE"), "t3", NA, "needs supports_priority")
+    assert dict(report.totals()) == {PASS: 1, FAIL: 0, WARN: 1, NA: 1}
+    assert report.conforming()  # warnings do not break conformance
+    report.record(_clause("OTHER-ONE", OTHER), "t4", FAIL, "observed: wrong")
+    assert not report.conforming()
+    assert report.totals()[FAIL] == 1
+
+
+def test_json_rendering_has_every_clause_in_order() -> None:
+    report = _report()
+    report.record(_clause("DEMO-ONE"), "t1", PASS)
+    report.record(_clause("OTHER-ONE", OTHER, "SHOULD"), "t2", WARN, "observed: late")
+    data = report.as_dict()
+    assert data["backend"] == "demo.Backend"
+    assert data["conforming"] is True
+    assert data["totals"] == {PASS: 1, FAIL: 0, WARN: 1, NA: 0}
+    assert [entry["id"] for entry in data["clauses"]] == ["DEMO-ONE", "OTHER-ONE"]
+    assert data["clauses"][1] == {
+        "id": "OTHER-ONE",
+        "family": "other",
+        "level": "SHOULD",
+        "outcome": WARN,
+        "text": "OTHER-ONE holds.",
+        "tests": 1,
+        "details": ["observed: late"],
+    }
+
+
+def test_terminal_lines_group_by_family_and_give_na_reasons() -> None:
+    report = _report()
+    report.record(_clause("DEMO-ONE"), "t1", PASS)
+    report.record(_clause("DEMO-LONGER-ID"), "t2", NA, "needs supports_priority")
+    report.record(_clause("OTHER-ONE", OTHER), "t3", FAIL, "observed: wrong")
+    lines = report.terminal_lines()
+    assert lines[0] == "[Demo family]"
+    assert lines[1].split() == ["DEMO-ONE", "MUST", "PASS"]
+    assert lines[2].split()[:3] == ["DEMO-LONGER-ID", "MUST", "N/A"]
+    assert lines[2].endswith("(needs supports_priority)")
+    assert lines[3] == "[Other family]"
+    # IDs are padded to one width, so the columns line up.
+    assert lines[1].index("MUST") == lines[2].index("MUST") == lines[4].index("MUST")
+    assert lines[-1] == (
+        "totals: 1 pass, 1 fail, 0 warn, 1 n/a of 3 clauses - NOT CONFORMING"
+    )
+
+
+def test_markdown_escapes_pipes_and_keeps_first_line_of_a_note() -> None:
+    report = _report()
+    report.record(_clause("DEMO-ONE"), "t1", FAIL, "observed: a | b\nsecond line")
+    text = report.markdown()
+    assert "# Conformance report: `demo.Backend`" in text
+    assert "- Flags: `supports_defer=True`, `supports_priority=False`" in text
+    row = next(line for line in text.splitlines() if line.startswith("| `DEMO-ONE`"))
+    assert row == "| `DEMO-ONE` | demo | MUST | fail | observed: a \\| b |"
+
+
+@pytest.mark.parametrize("suffix", [".json", ".md"])
+def test_write_by_suffix(tmp_path: Path, suffix: str) -> None:
+    report = _report()
+    report.record(_clause("DEMO-ONE"), "t1", PASS)
+    target = tmp_path / f"report{suffix}"
+    report.write(target)
+    text = target.read_text(encoding="utf-8")
+    if suffix == ".json":
+        assert json.loads(text) == report.as_dict()
+    else:
+        assert text == report.markdown()
+
+
+def test_write_refuses_an_unknown_suffix(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"\.json or \.md"):
+        _report().write(tmp_path / "report.txt")
+    assert not (tmp_path / "report.txt").exists()
