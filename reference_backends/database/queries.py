@@ -13,7 +13,7 @@ differ where they must:
   the same READY row and both take it). Use WAL so readers do not block it.
 
 The per-task statements are built once per shape and sent straight to the
-driver, prepared on PostgreSQL (see :mod:`.statements`).
+driver, prepared on PostgreSQL (see :mod:`.cursor_runners`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Any
 from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from .cursor_runners import Runner, runner
 from .records import COLUMNS, Row, db_datetime
-from .statements import Runner, runner
 
 #: The LISTEN/NOTIFY channel on PostgreSQL; the payload is the queue name.
 CHANNEL = "reference_tasks"
@@ -181,7 +181,7 @@ class Queries:
 
     # -- running statements --------------------------------------------------
     def runner(self) -> Any:
-        """A context manager giving the :class:`~.statements.Runner` for hot statements."""
+        """A context manager giving the :class:`~.cursor_runners.Runner` for hot statements."""
         return runner(self.connection, prepare=self.prepare)
 
     @contextmanager
