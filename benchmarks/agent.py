@@ -118,7 +118,8 @@ def statements(count: int) -> dict[str, Any]:
     from datetime import timedelta
 
     from benchmarks import tasks
-    from reference_backends.database import queries, records
+    from reference_backends._lifecycle import now
+    from reference_backends.database import queries
 
     for n in range(count):
         tasks.noop.enqueue(n)
@@ -128,13 +129,13 @@ def statements(count: int) -> dict[str, Any]:
     done = 0
     began = time.perf_counter()
     while True:
-        now = records.now()
+        claimed_at = now()
         claim = queries.Claim(
             worker_id="statements",
             backends=["default"],
             queues=None,
-            now=now,
-            lease_expires_at=now + timedelta(seconds=30),
+            now=claimed_at,
+            lease_expires_at=claimed_at + timedelta(seconds=30),
         )
         _, row = q.finish_and_claim(finish, claim)
         if row is None:
@@ -145,7 +146,7 @@ def statements(count: int) -> dict[str, Any]:
             worker_id="statements",
             attempt=row.attempts,
             status="SUCCESSFUL",
-            finished_at=records.now(),
+            finished_at=now(),
             return_value="null",
         )
     elapsed = time.perf_counter() - began

@@ -1,8 +1,10 @@
-"""What both reference backends share: new results, ids, JSON, timestamps.
+"""What the three reference backends share: new results, ids, JSON, time, errors.
 
 A backend owns the :class:`TaskResult` objects it creates. They are frozen
 dataclasses so that *users* cannot change them by accident; the backend moves
-them through their lifecycle with :func:`update`.
+them through their lifecycle with :func:`update`. The database backend stores
+what the others only round-trip (JSON text, error entries), with the same
+helpers, so all three agree on what a value or an error becomes.
 
 Comments in capitals (``# ENQUEUE-ID-FORMAT``) name the clause of ``specs/``
 that a line implements.
@@ -44,9 +46,11 @@ def to_json_text(value: Any) -> str:
     reference backends put them through JSON too, even when nothing leaves
     the process: a task that works here then works on any backend.
     ``allow_nan=False`` because NaN and Infinity are not JSON (RFC 8259) and
-    many stores (PostgreSQL ``jsonb``) reject them.
+    many stores (PostgreSQL ``jsonb``) reject them. Compact separators: the
+    database backend stores this text.
     """
-    return json.dumps(value, allow_nan=False)  # JSON-UNSERIALIZABLE-REJECTED
+    # JSON-UNSERIALIZABLE-REJECTED
+    return json.dumps(value, allow_nan=False, separators=(",", ":"))
 
 
 def from_json_text(text: str) -> Any:
@@ -71,12 +75,19 @@ def new_result(backend: Any, task: Any, args: Any, kwargs: Any) -> Any:
     # JSON-ARGS-SNAPSHOT: fresh copies; the caller's objects are not kept.
     args = json_round_trip(list(args))
     kwargs = json_round_trip(dict(kwargs))
+    return ready_result(backend, task, args, kwargs, new_id())
+
+
+def ready_result(
+    backend: Any, task: Any, args: Any, kwargs: Any, result_id: str
+) -> Any:
+    """The READY :class:`TaskResult` ``result_id``, enqueued now, arguments as given."""
     # ENQUEUE-READY-NOT-STARTED: READY, no timestamps but enqueued_at, no
     # errors, no worker ids. ENQUEUE-RESULT-TASK: the Task as given (a
     # using() variant keeps its priority, queue and run_after).
     return compat.TaskResult(
         task=task,
-        id=new_id(),
+        id=result_id,
         status=compat.TaskResultStatus.READY,
         enqueued_at=now(),
         started_at=None,
@@ -96,15 +107,20 @@ def update(result: Any, **changes: Any) -> None:
         object.__setattr__(result, name, value)
 
 
+def error_entry(exc: BaseException) -> dict[str, str]:
+    """The fields of the :class:`TaskError` recording ``exc``, as stored."""
+    cls = type(exc)
+    return {
+        # FAILURE-EXCEPTION-CLASS: __qualname__, so nested classes resolve.
+        "exception_class_path": f"{cls.__module__}.{cls.__qualname__}",
+        # FAILURE-TRACEBACK: the formatted traceback ends with "Class: message".
+        "traceback": "".join(format_exception(exc)),
+    }
+
+
 def task_error(exc: BaseException) -> Any:
     """The :class:`TaskError` recording ``exc``: its class path and traceback."""
-    cls = type(exc)
-    return compat.TaskError(
-        # FAILURE-EXCEPTION-CLASS: __qualname__, so nested classes resolve.
-        exception_class_path=f"{cls.__module__}.{cls.__qualname__}",
-        # FAILURE-TRACEBACK: the formatted traceback ends with "Class: message".
-        traceback="".join(format_exception(exc)),
-    )
+    return compat.TaskError(**error_entry(exc))
 
 
 def snapshot(result: Any) -> Any:

@@ -41,6 +41,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from conformance import compat
 
+from .._lifecycle import ready_result, to_json_text, update
 from . import records
 from .queries import Queries
 
@@ -144,22 +145,9 @@ class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
         self.validate_task(task)
         # TaskResult normalises args (tuples to lists; sets and other types
         # raise TypeError), then strict JSON refuses what it cannot store.
-        result = compat.TaskResult(
-            task=task,
-            id=records.new_id(),
-            status=compat.TaskResultStatus.READY,
-            enqueued_at=records.now(),
-            started_at=None,
-            last_attempted_at=None,
-            finished_at=None,
-            args=args,
-            kwargs=kwargs,
-            backend=self.alias,
-            errors=[],
-            worker_ids=[],
-        )
-        args_text = records.to_json(result.args)
-        kwargs_text = records.to_json(result.kwargs)
+        result = ready_result(self, task, args, kwargs, records.new_row_id())
+        args_text = to_json_text(result.args)
+        kwargs_text = to_json_text(result.kwargs)
         self.queries().insert(
             id=result.id,
             backend_name=self.alias,
@@ -172,7 +160,7 @@ class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
             enqueued_at=result.enqueued_at,
         )
         # What a worker and get_result will see (int dict keys become str).
-        records.set_fields(
+        update(
             result,
             args=records.decode_list(args_text, "args"),
             kwargs=records.decode_dict(kwargs_text, "kwargs"),

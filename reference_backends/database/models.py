@@ -18,6 +18,8 @@ from datetime import datetime
 from django.db import models
 from django.db.models import Q
 
+from conformance import compat
+
 
 class Status(models.TextChoices):
     """Mirrors ``TaskResultStatus``; spelled out so migrations never depend
@@ -95,6 +97,18 @@ class TaskRecord(models.Model):
 
     class Meta:
         verbose_name = "task result"
+        constraints = [
+            # Django's range: enqueue validates it, and this refuses a row
+            # written around enqueue. Django and the backport both use
+            # -100..100, so the migration's literals suit either.
+            models.CheckConstraint(
+                condition=Q(
+                    priority__gte=compat.TASK_MIN_PRIORITY,
+                    priority__lte=compat.TASK_MAX_PRIORITY,
+                ),
+                name="reference_tasks_priority_range",
+            ),
+        ]
         indexes = [
             # The claim: the next READY row of a backend, highest priority
             # first, then oldest. Partial, so it only holds the queue itself,

@@ -13,7 +13,7 @@ differ where they must:
   the same READY row and both take it). Use WAL so readers do not block it.
 
 The per-task statements are built once per shape and sent straight to the
-driver, prepared on PostgreSQL (see :mod:`.statements`).
+driver, prepared on PostgreSQL (see :mod:`.cursor_runners`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Any
 from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from .cursor_runners import Runner, runner
 from .records import COLUMNS, Row, db_datetime
-from .statements import Runner, runner
 
 #: The LISTEN/NOTIFY channel on PostgreSQL; the payload is the queue name.
 CHANNEL = "reference_tasks"
@@ -42,6 +42,13 @@ _NEXT = " ORDER BY priority DESC, enqueued_at LIMIT 1"
 
 def _placeholders(values: Sequence[Any]) -> str:
     return ", ".join(["%s"] * len(values))
+
+
+def _only(column: str, values: Sequence[Any] | None) -> tuple[str, list[Any]]:
+    """`` AND column IN (...)`` and its parameters; None filters nothing."""
+    if values is None:
+        return "", []
+    return f" AND {column} IN ({_placeholders(values)})", list(values)
 
 
 def _ready_params(
@@ -181,7 +188,7 @@ class Queries:
 
     # -- running statements --------------------------------------------------
     def runner(self) -> Any:
-        """A context manager giving the :class:`~.statements.Runner` for hot statements."""
+        """A context manager giving the :class:`~.cursor_runners.Runner` for hot statements."""
         return runner(self.connection, prepare=self.prepare)
 
     @contextmanager
@@ -264,13 +271,13 @@ class Queries:
     def _ready_filter(
         self, backends: Sequence[str], queues: Sequence[str] | None
     ) -> str:
-        sql = (
+        # Its parameters come from _ready_params: the hot claim builds this
+        # text once per shape, the parameters per call.
+        return (
             f"status = 'READY' AND backend_name IN ({_placeholders(backends)})"
             " AND (run_after IS NULL OR run_after <= %s)"
+            f"{_only('queue_name', queues)[0]}"
         )
-        if queues is not None:
-            sql += f" AND queue_name IN ({_placeholders(queues)})"
-        return sql
 
     def select_next(
         self, backends: Sequence[str], queues: Sequence[str] | None, now: datetime
@@ -366,16 +373,14 @@ class Queries:
         self, backends: Sequence[str], queues: Sequence[str] | None, now: datetime
     ) -> datetime | None:
         """When the earliest deferred row becomes due (None: none is waiting)."""
+        in_queues, queue_params = _only("queue_name", queues)
         sql = (
             f"SELECT MIN(run_after) FROM {self.table} WHERE status = 'READY'"
             f" AND backend_name IN ({_placeholders(backends)}) AND run_after > %s"
+            f"{in_queues}"
         )
-        params: list[Any] = [*backends, self.dt(now)]
-        if queues is not None:
-            sql += f" AND queue_name IN ({_placeholders(queues)})"
-            params += queues
         with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, [*backends, self.dt(now), *queue_params])
             (value,) = cursor.fetchone()
         return db_datetime(value)
 
@@ -420,14 +425,11 @@ class Queries:
         backends: Sequence[str] | None,
         statuses: Sequence[str] = FINISHED,
     ) -> int:
+        in_backends, backend_params = _only("backend_name", backends)
         sql = (
             f"DELETE FROM {self.table} WHERE status IN ({_placeholders(statuses)})"
-            " AND finished_at < %s"
+            f" AND finished_at < %s{in_backends}"
         )
-        params: list[Any] = [*statuses, self.dt(before)]
-        if backends is not None:
-            sql += f" AND backend_name IN ({_placeholders(backends)})"
-            params += backends
         with self.connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, [*statuses, self.dt(before), *backend_params])
             return int(cursor.rowcount)

@@ -3,20 +3,21 @@
 Everything here is pure Python over plain values, shared by the backend
 (``get_result``) and the worker. The one rule that matters for safety lives
 in :func:`resolve_task`: a stored path is only ever *called* when it names,
-exactly, a Task object of the backend's task class.
+exactly, a Task object of the backend's task class. The JSON text, the
+clock and the error entries are the ones every reference backend uses
+(:mod:`reference_backends._lifecycle`), so a value or an error reads the same
+from this backend as from the in-memory ones.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import secrets
 import time
 import types
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from traceback import format_exception
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +26,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.module_loading import import_string
 
 from conformance import compat
+
+from .._lifecycle import error_entry, from_json_text, now, to_json_text, update
 
 #: The columns every query reads, in this order (see :class:`Row`).
 COLUMNS = (
@@ -103,18 +106,15 @@ class Row:
         return row
 
 
-# -- ids, time, JSON ---------------------------------------------------------
-def new_id() -> str:
+# -- ids, stored datetimes and JSON ------------------------------------------
+def new_row_id() -> str:
     """32 hex characters: a millisecond clock, then 80 random bits.
 
     Time-ordered, so new rows land at the end of the primary-key index
-    instead of at random pages; random enough that ids cannot be guessed.
+    instead of at random pages (the in-memory backends' ``new_id`` is
+    random); random enough that ids cannot be guessed.
     """
     return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
-
-
-def now() -> datetime:
-    return timezone.now()
 
 
 def db_datetime(value: Any) -> datetime | None:
@@ -126,15 +126,6 @@ def db_datetime(value: Any) -> datetime | None:
         # SQLite stores naive UTC (the ORM's own format).
         return parsed.replace(tzinfo=UTC)
     return parsed
-
-
-def to_json(value: Any) -> str:
-    """Strict JSON text: ``TypeError``/``ValueError`` for anything else.
-
-    NaN and Infinity are refused: they are not JSON, and PostgreSQL's JSON
-    types reject them too.
-    """
-    return json.dumps(value, allow_nan=False, separators=(",", ":"))
 
 
 def decode_list(text: str, column: str) -> list[Any]:
@@ -155,36 +146,25 @@ def decode_dict(text: str, column: str) -> dict[str, Any]:
     return value
 
 
-def decode_any(text: str) -> Any:
-    """A stored JSON value (the worker wrote it, so it is valid)."""
-    return json.loads(text)
-
-
 def _decode(text: str, column: str) -> Any:
     try:
-        return json.loads(text)
+        return from_json_text(text)
     except (TypeError, ValueError) as exc:
         raise InvalidRecord(f"column {column!r} is not valid JSON: {exc}") from exc
 
 
 # -- errors ------------------------------------------------------------------
-def error_entry(exc: BaseException) -> dict[str, str]:
-    """How one failed attempt is stored: the exception's class path and traceback."""
-    cls = type(exc)
-    return {
-        "exception_class_path": f"{cls.__module__}.{cls.__qualname__}",
-        "traceback": "".join(format_exception(exc)),
-    }
+def append_error(text: str, exc: BaseException) -> str:
+    """The stored ``errors`` list ``text`` with the entry of ``exc`` appended."""
+    return append_json(text, error_entry(exc))
 
 
-def worker_lost_entry(
-    worker_id: str | None, lease_expired_at: datetime | None
-) -> dict[str, str]:
-    exc = WorkerLost(
+def worker_lost(worker_id: str | None, lease_expired_at: datetime | None) -> WorkerLost:
+    """The error recorded for an attempt whose worker's lease expired."""
+    return WorkerLost(
         f"worker {worker_id!r} stopped renewing its lease (expired at "
         f"{lease_expired_at}); it was killed or lost its database connection"
     )
-    return error_entry(exc)
 
 
 def decode_errors(text: str) -> list[Any]:
@@ -210,7 +190,7 @@ def append_json(text: str, item: Any) -> str:
     except InvalidRecord:
         items = []
     items.append(item)
-    return to_json(items)
+    return to_json_text(items)
 
 
 # -- tasks -------------------------------------------------------------------
@@ -325,11 +305,5 @@ def build_result(task: Any, row: Row, *, strict: bool) -> Any:
     if row.status == "SUCCESSFUL" and row.return_value is not None:
         # A corrupted return value reads as None.
         with contextlib.suppress(ValueError):
-            set_fields(result, _return_value=json.loads(row.return_value))
+            update(result, _return_value=from_json_text(row.return_value))
     return result
-
-
-def set_fields(result: Any, **changes: Any) -> None:
-    """Change fields of a frozen ``TaskResult`` that this backend owns."""
-    for name, value in changes.items():
-        object.__setattr__(result, name, value)

@@ -39,6 +39,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from conformance import compat
 
+from .._lifecycle import from_json_text, now, to_json_text, update
 from . import records
 from .backend import AT_LEAST_ONCE, DatabaseBackend
 from .queries import Claim, Finish, Queries
@@ -56,7 +57,7 @@ RECOVERY_BATCH = 100
 
 def default_worker_id() -> str:
     """``host:pid:random``, under 64 characters."""
-    return f"{socket.gethostname()[:30]}:{os.getpid()}:{records.new_id()[-6:]}"
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{records.new_row_id()[-6:]}"
 
 
 @dataclass
@@ -286,14 +287,14 @@ class Worker:
                 errors=pending.errors,
             )
         if claim:
-            now = records.now()
+            claimed_at = now()
             claim_ = Claim(
                 worker_id=self.worker_id,
                 backends=self.aliases,
                 queues=self.queue_names,
-                now=now,
+                now=claimed_at,
                 # The shortest lease of the served backends: renewed anyway.
-                lease_expires_at=now + timedelta(seconds=self.lease_seconds),
+                lease_expires_at=claimed_at + timedelta(seconds=self.lease_seconds),
             )
         if finish is None and claim_ is None:
             return None
@@ -356,14 +357,7 @@ class Worker:
         except Exception as exc:
             # Never started: a path that does not import or is not a task,
             # arguments that are not JSON. Nothing of it is called.
-            return Outcome(
-                row,
-                None,
-                "FAILED",
-                records.now(),
-                errors=records.append_json(row.errors, records.error_entry(exc)),
-                exc=exc,
-            )
+            return _failed(row, None, exc)
         _send(compat.task_started, backend, result)
         started = time.perf_counter()
         try:
@@ -375,7 +369,7 @@ class Worker:
                 )
             else:
                 value = task.call(*result.args, **result.kwargs)
-            return_text = records.to_json(compat.normalize_json(value))
+            return_text = to_json_text(compat.normalize_json(value))
         except KeyboardInterrupt as exc:
             # Someone is stopping this process: the attempt is lost, as if the
             # worker had died, and the process stops once it is recorded.
@@ -383,31 +377,22 @@ class Worker:
             outcome.interrupted = True
             return outcome
         except BaseException as exc:  # SystemExit included: the task failed
-            return Outcome(
-                row,
-                result,
-                "FAILED",
-                records.now(),
-                errors=records.append_json(row.errors, records.error_entry(exc)),
-                exc=exc,
-                duration=time.perf_counter() - started,
-            )
+            return _failed(row, result, exc, time.perf_counter() - started)
         return Outcome(
             row,
             result,
             "SUCCESSFUL",
-            records.now(),
+            now(),
             return_value=return_text,
             duration=time.perf_counter() - started,
         )
 
     def _lost(self, row: Row, result: Any, exc: BaseException) -> Outcome:
         """The outcome of an attempt that did not complete (delivery decides)."""
-        backend = self.backends[row.backend_name]
-        errors = records.append_json(row.errors, records.error_entry(exc))
-        if _retries(backend, row.attempts):
+        if _retries(self.backends[row.backend_name], row.attempts):
+            errors = records.append_error(row.errors, exc)
             return Outcome(row, None, "READY", None, errors=errors, exc=exc)
-        return Outcome(row, result, "FAILED", records.now(), errors=errors, exc=exc)
+        return _failed(row, result, exc)
 
     def _after_commit(self, outcome: Outcome) -> None:
         """Log the outcome and send ``task_finished`` (once it is stored)."""
@@ -423,14 +408,16 @@ class Worker:
                 )
             return
         result = outcome.result
-        records.set_fields(result, status=compat.TaskResultStatus(outcome.status))
-        records.set_fields(result, finished_at=outcome.finished_at)
+        update(
+            result,
+            status=compat.TaskResultStatus(outcome.status),
+            finished_at=outcome.finished_at,
+        )
         if outcome.errors is not None:
-            records.set_fields(result, errors=records.decode_errors(outcome.errors))
+            update(result, errors=records.decode_errors(outcome.errors))
         if outcome.return_value is not None:
-            records.set_fields(
-                result, _return_value=records.decode_any(outcome.return_value)
-            )
+            # The worker wrote this text itself: it is valid JSON.
+            update(result, _return_value=from_json_text(outcome.return_value))
         backend = self.backends[row.backend_name]
         _send(compat.task_finished, backend, result)
         if outcome.status == "FAILED":
@@ -486,16 +473,16 @@ class Worker:
             self._stop.wait(self._sleep_time(queries))
             if self.stopping:
                 break
-            if queries.select_next(self.aliases, self.queue_names, records.now()):
+            if queries.select_next(self.aliases, self.queue_names, now()):
                 break
         return None
 
     def _sleep_time(self, queries: Queries) -> float:
-        now = records.now()
-        due = queries.next_due(self.aliases, self.queue_names, now)
+        current = now()
+        due = queries.next_due(self.aliases, self.queue_names, current)
         if due is None:
             return self.poll_interval
-        return max(0.0, min(self.poll_interval, (due - now).total_seconds()))
+        return max(0.0, min(self.poll_interval, (due - current).total_seconds()))
 
     # -- leases --------------------------------------------------------------------
     def _track_running(self, row: Row) -> None:
@@ -532,7 +519,7 @@ class Worker:
             if not ids:
                 continue
             renewed = queries.renew(
-                self.worker_id, ids, records.now() + timedelta(seconds=lease_seconds)
+                self.worker_id, ids, now() + timedelta(seconds=lease_seconds)
             )
             with self._lock:
                 # Tasks that finished meanwhile were not renewed: not a loss.
@@ -551,24 +538,25 @@ class Worker:
         queries = self.queries()
         settled: list[tuple[Row, str, str]] = []
         with queries.transaction() as run:
-            now = records.now()
-            for row, lease in queries.expired(run, self.aliases, now, RECOVERY_BATCH):
+            settled_at = now()
+            for row, lease in queries.expired(
+                run, self.aliases, settled_at, RECOVERY_BATCH
+            ):
                 backend = self.backends[row.backend_name]
-                errors = records.append_json(
-                    row.errors, records.worker_lost_entry(row.claimed_by, lease)
-                )
+                lost = records.worker_lost(row.claimed_by, lease)
+                errors = records.append_error(row.errors, lost)
                 status = "READY" if _retries(backend, row.attempts) else "FAILED"
                 finish = Finish(
                     result_id=row.id,
                     worker_id=row.claimed_by or "",
                     attempt=row.attempts,
                     status=status,
-                    finished_at=now if status == "FAILED" else None,
+                    finished_at=settled_at if status == "FAILED" else None,
                     errors=errors,
                 )
                 run.execute(*finish.sql(queries))
                 row.status, row.errors = status, errors
-                row.finished_at = now if status == "FAILED" else None
+                row.finished_at = settled_at if status == "FAILED" else None
                 settled.append((row, status, errors))
         for row, status, _ in settled:
             logger.error(
@@ -582,6 +570,16 @@ class Worker:
                 backend = self.backends[row.backend_name]
                 _send(compat.task_finished, backend, backend.result_from_row(row))
         return len(settled)
+
+
+def _failed(
+    row: Row, result: Any, exc: BaseException, duration: float = 0.0
+) -> Outcome:
+    """A FAILED attempt: ``exc`` joins the row's errors."""
+    errors = records.append_error(row.errors, exc)
+    return Outcome(
+        row, result, "FAILED", now(), errors=errors, exc=exc, duration=duration
+    )
 
 
 def _retries(backend: DatabaseBackend, attempts: int) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError
 from django.utils import timezone
 
 from conformance import compat
@@ -204,11 +205,29 @@ def test_tampered_row_still_reads(
 def test_damaged_columns_still_read(tasks: Any, backend: DatabaseBackend) -> None:
     result = tasks.add.enqueue(1, 2)
     TaskRecord.objects.filter(id=result.id).update(
-        args="{not json", kwargs="[]", errors="oops", priority=500, queue_name="gone"
+        args="{not json", kwargs="[]", errors="oops", queue_name="gone"
     )
     fetched = backend.get_result(result.id)
     assert (fetched.args, fetched.kwargs, fetched.errors) == ([], {}, [])
     assert fetched.task.module_path == "tests.database.tasks.add"
+
+
+@pytest.mark.parametrize(
+    ("edge", "beyond"),
+    [
+        (compat.TASK_MIN_PRIORITY, compat.TASK_MIN_PRIORITY - 1),
+        (compat.TASK_MAX_PRIORITY, compat.TASK_MAX_PRIORITY + 1),
+    ],
+)
+def test_database_refuses_a_priority_out_of_range(
+    tasks: Any, edge: int, beyond: int
+) -> None:
+    """Enqueue validates the range; the table's CHECK refuses a row written around it."""
+    result = tasks.add.using(priority=edge).enqueue(1, 2)
+    stored = TaskRecord.objects.filter(id=result.id)
+    with pytest.raises(IntegrityError):
+        stored.update(priority=beyond)
+    assert stored.get().priority == edge
 
 
 def test_unconfigured_backend_alias_still_reads(

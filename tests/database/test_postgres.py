@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import IntegrityError, connections
 from django.utils import timezone
 
 from conformance import compat
@@ -35,6 +35,14 @@ def test_enqueue_run_and_read(pg: Any, tasks: Any) -> None:
         with pytest.raises(compat.TaskResultDoesNotExist):
             pg.get_result(bad)
     assert list(pg.check()) == []
+
+
+def test_database_refuses_a_priority_out_of_range(pg: Any, tasks: Any) -> None:
+    result = tasks.add.using(backend="postgres").enqueue(1, 2)
+    stored = TaskRecord.objects.using("postgres").filter(id=result.id)
+    for beyond in (compat.TASK_MIN_PRIORITY - 1, compat.TASK_MAX_PRIORITY + 1):
+        with pytest.raises(IntegrityError):
+            stored.update(priority=beyond)
 
 
 def test_priority_order_and_deferral(

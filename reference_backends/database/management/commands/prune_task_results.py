@@ -11,9 +11,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from conformance import compat
 
+from ...._lifecycle import now
 from ...backend import DatabaseBackend
 from ...queries import FINISHED, Queries
-from ...records import now
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 

@@ -1,4 +1,4 @@
-"""How a statement that runs once per task reaches the database driver.
+"""Cursor runners: how a statement that runs once per task reaches the driver.
 
 Django's cursor is built for statements that vary: it rewrites ``%s`` for
 the driver on every call (a regex on SQLite), merges parameters into the
