@@ -193,6 +193,17 @@ def test_spec_markdown_is_the_rendering_of_the_toml() -> None:
     )
 
 
+def test_clause_index_is_current() -> None:
+    completed = subprocess.run(
+        [sys.executable, "tools/clause_index.py", "--check"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
 def test_every_requirement_a_clause_names_exists() -> None:
     from conformance.requirements import REQUIREMENTS
 
