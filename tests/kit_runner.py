@@ -28,10 +28,10 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: What the fork server imports once for every run (nothing that needs settings).
+#: Not hypothesis, nor the kit: pytest rewrites the asserts of plugins it
+#: loads, and warns about those already imported.
 PRELOAD = (
     "pytest",
-    "hypothesis",
-    "hypothesis.strategies",
     "asgiref.sync",
     "django",
     "django.db.models",
