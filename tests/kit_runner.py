@@ -16,6 +16,7 @@ import faulthandler
 import json
 import multiprocessing
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -72,6 +73,8 @@ class KitRun:
     directory: Path
     #: Wall-clock time of the run in its process (imports excluded).
     seconds: float = 0.0
+    #: CPU time of the run's process and the processes it waited for.
+    cpu_seconds: float = 0.0
 
     def outcome(self, clause_id: str) -> str:
         try:
@@ -176,7 +179,13 @@ def _run_in_this_process(call: KitCall, directory: Path) -> KitRun:
     loaded = json.loads(report.read_text()) if report.exists() else {}
     if not loaded:
         raise AssertionError(f"the kit wrote no report:\n{text}")
-    return KitRun(ret, loaded, text, directory, time.monotonic() - started)
+    cpu = sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in map(
+            resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        )
+    )
+    return KitRun(ret, loaded, text, directory, time.monotonic() - started, cpu)
 
 
 def _environment() -> None:
