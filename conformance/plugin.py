@@ -213,7 +213,12 @@ def _state(config: pytest.Config) -> KitState | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "clause(id): the spec clause a test checks")
+    config.addinivalue_line(
+        "markers", "clause(id, requires=()): the spec clause a test checks"
+    )
+    config.addinivalue_line(
+        "markers", "requires(*names): what a test or parametrized case needs"
+    )
     state = _state(config)
     if state is None:
         return
@@ -293,6 +298,18 @@ def clause_of(item: pytest.Item) -> str | None:
     return str(marker.args[0]) if marker else None
 
 
+def requirements_of(item: pytest.Item) -> tuple[str, ...]:
+    """What the test needs beyond its clause: ``clause(..., requires=)`` and
+    ``requires(...)`` marks (the latter on parametrized cases too)."""
+    needed: list[str] = []
+    marker = item.get_closest_marker("clause")
+    if marker is not None:
+        needed += marker.kwargs.get("requires", ())
+    for mark in item.iter_markers("requires"):
+        needed += mark.args
+    return tuple(needed)
+
+
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
@@ -321,7 +338,7 @@ def pytest_collection_modifyitems(
             deselected.append(item)
             continue
         selected.append(item)
-        reason = unmet(clause, state.environment)
+        reason = unmet(clause, state.environment, requirements_of(item))
         if reason:
             item.add_marker(pytest.mark.skip(reason=f"n/a: {reason}"))
     if deselected:
@@ -541,15 +558,16 @@ def _conformance_probed(request: pytest.FixtureRequest) -> None:
     if not adapter.settled:
         adapter.probe(state.environment.backend)
         state.report.adapter = adapter.describe()
-    from .requirements import ADAPTER_REQUIREMENTS, unmet
+    from .requirements import ADAPTER_REQUIREMENTS, names, unmet
     from .spec import load_clauses
 
     clause = load_clauses()[clause_id]
-    reason = unmet(clause, state.environment)
+    own = requirements_of(request.node)
+    reason = unmet(clause, state.environment, own)
     if reason:
-        names = {r.removeprefix("not ").strip() for r in clause.requires}
+        needed = names((*clause.requires, *own))
         hint = ""
-        if adapter.hint and names & ADAPTER_REQUIREMENTS - {"record_access"}:
+        if adapter.hint and needed & ADAPTER_REQUIREMENTS - {"record_access"}:
             hint = f" ({adapter.hint})"
         pytest.skip(f"n/a: {reason}{hint}")
 

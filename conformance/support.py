@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,9 +19,23 @@ from .violation import check, describe_exception
 T = TypeVar("T")
 
 
-def clause(clause_id: str) -> pytest.MarkDecorator:
-    """Tie a test to the spec clause it checks: ``@clause("PRIORITY-IN-RANGE")``."""
-    return pytest.mark.clause(clause_id)
+def clause(clause_id: str, *, requires: Iterable[str] = ()) -> pytest.MarkDecorator:
+    """Tie a test to the spec clause it checks: ``@clause("PRIORITY-IN-RANGE")``.
+
+    ``requires`` names what this test needs beyond the clause's own
+    requirements (the same names, "not X" negates; see
+    :mod:`conformance.requirements`): where one does not hold, the test is
+    "n/a" with the reason, decided before it runs.
+    """
+    return pytest.mark.clause(clause_id, requires=tuple(requires))
+
+
+def requires(*names: str) -> pytest.MarkDecorator:
+    """What one parametrized case needs, gated like :func:`clause`'s ``requires``.
+
+    ``pytest.param("deferred", marks=requires("supports_defer"))``
+    """
+    return pytest.mark.requires(*names)
 
 
 def not_applicable(reason: str) -> None:
@@ -330,11 +344,14 @@ def in_an_hour() -> datetime:
     return (timezone.now() + timedelta(hours=1)).replace(microsecond=0)
 
 
-def deferred(task: Any, backend: Any) -> Any:
-    """``task`` to run in an hour; "n/a" where the backend cannot defer."""
-    if not getattr(backend, "supports_defer", False):
-        not_applicable("needs supports_defer (run_after in the future)")
+def deferred(task: Any) -> Any:
+    """``task`` to run in an hour (gate the test on ``supports_defer``)."""
     return task.using(run_after=in_an_hour())
+
+
+#: ``when`` for tests of a task enqueued to run now and one deferred by an hour
+#: (:func:`deferred`): the deferred case needs ``supports_defer``.
+WHEN = ["now", pytest.param("deferred", marks=requires("supports_defer"))]
 
 
 def open_queue_task(queue_name: str) -> Any:

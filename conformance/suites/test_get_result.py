@@ -10,9 +10,11 @@ import pytest
 
 from conformance import compat, tasks
 from conformance.support import (
+    WHEN,
     Api,
     answer_or_not_applicable,
     clause,
+    deferred,
     in_an_hour,
     in_other_thread,
     json_difference,
@@ -426,13 +428,9 @@ def test_own_results_match(api: Api, task_backend: Any) -> None:
 
 
 @clause("GET-RESULT-REFRESH-KEEPS-IDENTITY")
-@pytest.mark.parametrize("when", ["now", "deferred"])
+@pytest.mark.parametrize("when", WHEN)
 def test_refresh_keeps_identity(api: Api, task_backend: Any, when: str) -> None:
-    task = tasks.echo
-    if when == "deferred":
-        if not task_backend.supports_defer:
-            not_applicable("needs supports_defer (run_after in the future)")
-        task = task.using(run_after=in_an_hour())
+    task = tasks.echo if when == "now" else deferred(tasks.echo)
     result = api.enqueue(task, "keep", me={"as": [1, True]})
     if result.status != compat.TaskResultStatus.READY:
         not_applicable(f"enqueue returned {result.status}, not READY")

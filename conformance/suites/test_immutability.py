@@ -139,12 +139,10 @@ def test_fetched_result_is_frozen(api: Api, task_backend: Any) -> None:
     )
 
 
-@clause("IMMUTABILITY-RESULT")
+@clause("IMMUTABILITY-RESULT", requires=["executes"])
 def test_finished_result_is_frozen(
     api: Api, task_adapter: Any, task_backend: Any
 ) -> None:
-    if not task_adapter.executes:
-        not_applicable("the backend does not execute tasks")
     result = _finished(api, task_adapter, task_backend, tasks.echo, 1)
     check_frozen(result, RESULT_FIELDS, RESULT_PROPERTIES, "result  # finished")
 

@@ -105,13 +105,11 @@ def test_enqueued_result_round_trip(api: Api, task_backend: Any, protocol: int) 
     _check_result_round_trip(result, protocol, call)
 
 
-@clause("PICKLING-RESULT-ROUND-TRIP")
+@clause("PICKLING-RESULT-ROUND-TRIP", requires=["executes"])
 @pytest.mark.parametrize("task_name", ["echo", "fail"])
 def test_finished_result_round_trip(
     api: Api, task_adapter: Any, task_backend: Any, task_name: str
 ) -> None:
-    if not task_adapter.executes:
-        not_applicable("the backend does not execute tasks")
     task = getattr(tasks, task_name)
     result = api.enqueue(task, "x") if task_name == "echo" else api.enqueue(task)
     task_adapter.run_ready(task_backend)

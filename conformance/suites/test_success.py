@@ -15,7 +15,6 @@ from conformance.support import (
     clause,
     json_difference,
     json_round_trip,
-    not_applicable,
 )
 from conformance.support import result_summary as summary
 from conformance.violation import check, describe_exception
@@ -209,12 +208,10 @@ def test_exactly_once(
     )
 
 
-@clause("SUCCESS-EXACTLY-ONCE")
+@clause("SUCCESS-EXACTLY-ONCE", requires=["worker_driven"])
 def test_exactly_once_with_two_workers(task_adapter: Any, task_backend: Any) -> None:
     """Two workers started together never both run a task (atomic claims)."""
     driver = Driver(task_adapter, task_backend)
-    if not driver.worker_driven:
-        not_applicable("needs a worker the kit can start twice (worker-driven)")
     tokens = [execution.new_token() for _ in range(TWO_WORKER_TASKS)]
     for index, token in enumerate(tokens):
         Api(execution.FORMS[index % 2]).enqueue(tasks.capture, token)
