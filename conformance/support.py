@@ -44,6 +44,10 @@ def not_applicable(reason: str) -> None:
     pytest.skip(f"n/a: {reason}")
 
 
+#: The two forms of every call: ``enqueue`` and ``aenqueue``, and so on.
+FORMS = ("sync", "async")
+
+
 class Api:
     """The sync or async form of the calls every enqueue/result clause makes.
 
@@ -52,7 +56,7 @@ class Api:
     """
 
     def __init__(self, form: str) -> None:
-        assert form in {"sync", "async"}
+        assert form in FORMS
         self.form = form
 
     @property

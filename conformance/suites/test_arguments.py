@@ -7,15 +7,17 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import execution, strategies, tasks
-from conformance.execution import Driver, new_token, shared_batch
+from conformance import evidence, strategies, tasks
+from conformance.driver import Driver
+from conformance.jobs import new_token
+from conformance.shared_batch import CAPTURE_ARGS, CAPTURE_KWARGS, Label, shared_batch
 from conformance.support import Api, clause, json_difference, json_round_trip
 from conformance.violation import check, describe_exception
 
 
 def _received(token: str, timeout: float) -> Any:
     __tracebackhide__ = True
-    runs = execution.await_runs(token, timeout)
+    runs = evidence.await_runs(token, timeout)
     check(
         len(runs) >= 1,
         expected="the task ran and recorded what it received",
@@ -36,12 +38,12 @@ def _check_received(received: Any, args: Any, kwargs: Any, repro: str) -> None:
 
 @clause("ARGUMENTS-JSON-ROUND-TRIP")
 def test_fixed_arguments(api: Api, task_adapter: Any, task_backend: Any) -> None:
-    job = shared_batch(task_adapter, task_backend).job("capture", api.form)
+    job = shared_batch(task_adapter, task_backend).job(Label.CAPTURE, api.form)
     job.outcome(task_backend)
     _check_received(
         _received(job.token, task_adapter.timeout),
-        execution.CAPTURE_ARGS,
-        execution.CAPTURE_KWARGS,
+        CAPTURE_ARGS,
+        CAPTURE_KWARGS,
         job.repro,
     )
 

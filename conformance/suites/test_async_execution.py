@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import execution
-from conformance.execution import FAILED, RUNNING, SUCCESSFUL, shared_batch
+from conformance.driver import observable
+from conformance.shared_batch import Label, shared_batch
+from conformance.statuses import FAILED, RUNNING, SUCCESSFUL
 from conformance.support import Api, clause, json_difference, json_round_trip
 from conformance.support import result_summary as summary
 from conformance.violation import check, describe_exception
@@ -13,7 +14,7 @@ from conformance.violation import check, describe_exception
 
 @clause("ASYNC-EXECUTION-SUCCEEDS")
 def test_coroutine_succeeds(api: Api, task_adapter: Any, task_backend: Any) -> None:
-    job = shared_batch(task_adapter, task_backend).job("async-echo", api.form)
+    job = shared_batch(task_adapter, task_backend).job(Label.ASYNC_ECHO, api.form)
     result = job.finished(task_backend)
     check(
         result.status == SUCCESSFUL,
@@ -37,7 +38,7 @@ def test_coroutine_succeeds(api: Api, task_adapter: Any, task_backend: Any) -> N
 
 @clause("ASYNC-EXECUTION-FAILS")
 def test_coroutine_fails(api: Api, task_adapter: Any, task_backend: Any) -> None:
-    job = shared_batch(task_adapter, task_backend).job("async-fail", api.form)
+    job = shared_batch(task_adapter, task_backend).job(Label.ASYNC_FAIL, api.form)
     result = job.finished(task_backend)
     paths = [error.exception_class_path for error in result.errors]
     check(
@@ -50,7 +51,7 @@ def test_coroutine_fails(api: Api, task_adapter: Any, task_backend: Any) -> None
 
 @clause("ASYNC-EXECUTION-CONTEXT")
 def test_coroutine_context(api: Api, task_adapter: Any, task_backend: Any) -> None:
-    job = shared_batch(task_adapter, task_backend).job("async-context", api.form)
+    job = shared_batch(task_adapter, task_backend).job(Label.ASYNC_CONTEXT, api.form)
     result = job.finished(task_backend)
     check(
         result.status == SUCCESSFUL,
@@ -69,4 +70,4 @@ def test_coroutine_context(api: Api, task_adapter: Any, task_backend: Any) -> No
         observed=repr(seen),
         repro=job.repro,
     )
-    execution.observable(job.unobservable, task_backend, "async context")
+    observable(job.unobservable, task_backend, "async context")

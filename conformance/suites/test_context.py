@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from conformance import execution
-from conformance.execution import shared_batch
+from conformance import evidence
+from conformance.shared_batch import CONTEXT_ARGS, CONTEXT_KWARGS, Label, shared_batch
+from conformance.statuses import RUNNING
 from conformance.support import Api, clause, json_difference, json_round_trip
 from conformance.violation import check
 
@@ -16,9 +17,9 @@ def _context(
 ) -> tuple[Any, dict[str, Any]]:
     """The context job and what the function saw in its context."""
     __tracebackhide__ = True
-    job = shared_batch(task_adapter, task_backend).job("context", api.form)
+    job = shared_batch(task_adapter, task_backend).job(Label.CONTEXT, api.form)
     job.outcome(task_backend)
-    runs = execution.await_runs(job.token, task_adapter.timeout)
+    runs = evidence.await_runs(job.token, task_adapter.timeout)
     check(
         len(runs) >= 1,
         expected="the takes_context task ran and recorded its context",
@@ -39,8 +40,8 @@ def test_context_received(api: Api, task_adapter: Any, task_backend: Any) -> Non
         repro=job.repro,
     )
     expected = {
-        "args": json_round_trip(list(execution.CONTEXT_ARGS)),
-        "kwargs": json_round_trip(execution.CONTEXT_KWARGS),
+        "args": json_round_trip(list(CONTEXT_ARGS)),
+        "kwargs": json_round_trip(CONTEXT_KWARGS),
     }
     observed = {"args": list(seen["args"]), "kwargs": seen["kwargs"]}
     difference = json_difference(expected, observed, "received")
@@ -62,8 +63,8 @@ def test_context_describes_result(
         "id": result.id,
         "module_path": result.task.module_path,
         "backend": result.backend,
-        "result_args": json_round_trip([job.token, *execution.CONTEXT_ARGS]),
-        "result_kwargs": json_round_trip(execution.CONTEXT_KWARGS),
+        "result_args": json_round_trip([job.token, *CONTEXT_ARGS]),
+        "result_kwargs": json_round_trip(CONTEXT_KWARGS),
     }
     observed = {name: seen[name] for name in expected}
     difference = json_difference(expected, observed, "context.task_result")
@@ -79,7 +80,7 @@ def test_context_describes_result(
 def test_context_is_running(api: Api, task_adapter: Any, task_backend: Any) -> None:
     job, seen = _context(api, task_adapter, task_backend)
     problems = []
-    if seen["status"] != str(execution.RUNNING):
+    if seen["status"] != str(RUNNING):
         problems.append(f"status {seen['status']}")
     if seen["is_finished"]:
         problems.append("is_finished True")

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from conformance import evidence, tasks
-from conformance.execution import FORMS, READY, SUCCESSFUL, Driver, new_token, now
-from conformance.support import Api, clause
+from conformance.driver import Driver
+from conformance.jobs import new_token, now
+from conformance.statuses import READY, SUCCESSFUL
+from conformance.support import FORMS, Api, clause
 from conformance.support import result_summary as summary
 from conformance.violation import check, describe_exception
 

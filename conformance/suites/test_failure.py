@@ -6,18 +6,22 @@ from typing import Any
 
 import pytest
 
-from conformance import compat, evidence, execution, tasks
-from conformance.execution import (
-    FAILED,
+from conformance import compat, evidence, tasks
+from conformance.result_comparison import timestamp_problems
+from conformance.shared_batch import (
+    BASE_EXCEPTION_FAILURES,
     FAILURE_KINDS,
     UNSERIALIZABLE_TASKS,
+    Label,
+    failure_message,
     shared_batch,
 )
+from conformance.statuses import FAILED
 from conformance.support import Api, check_return_value_refused, clause
 from conformance.support import result_summary as summary
 from conformance.violation import check
 
-FAILURES = [f"fail-{kind}" for kind in FAILURE_KINDS]
+FAILURES = list(FAILURE_KINDS)
 
 
 def _class_path(kind: str) -> str:
@@ -25,7 +29,7 @@ def _class_path(kind: str) -> str:
     return f"{raised.__module__}.{raised.__qualname__}"
 
 
-def _failed(api: Api, task_adapter: Any, task_backend: Any, label: str) -> Any:
+def _failed(api: Api, task_adapter: Any, task_backend: Any, label: Label) -> Any:
     __tracebackhide__ = True
     job = shared_batch(task_adapter, task_backend).job(label, api.form)
     result = job.finished(task_backend)
@@ -41,7 +45,7 @@ def _failed(api: Api, task_adapter: Any, task_backend: Any, label: str) -> Any:
 @clause("FAILURE-STATUS")
 @pytest.mark.parametrize("label", FAILURES)
 def test_raising_task_fails(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> None:
     job, result = _failed(api, task_adapter, task_backend, label)
     check(
@@ -56,7 +60,7 @@ def test_raising_task_fails(
 @clause("FAILURE-ERRORS")
 @pytest.mark.parametrize("label", FAILURES)
 def test_one_error_per_attempt(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> None:
     job, result = _failed(api, task_adapter, task_backend, label)
     errors = result.errors
@@ -77,11 +81,12 @@ def test_one_error_per_attempt(
 
 
 @clause("FAILURE-EXCEPTION-CLASS")
-@pytest.mark.parametrize("kind", FAILURE_KINDS)
+@pytest.mark.parametrize("label", FAILURES)
 def test_exception_class(
-    api: Api, task_adapter: Any, task_backend: Any, kind: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> None:
-    job, result = _failed(api, task_adapter, task_backend, f"fail-{kind}")
+    kind = FAILURE_KINDS[label]
+    job, result = _failed(api, task_adapter, task_backend, label)
     check(
         result.errors, expected="a TaskError", observed="errors == []", repro=job.repro
     )
@@ -107,14 +112,17 @@ def test_exception_class(
 
 
 @clause("FAILURE-TRACEBACK")
-@pytest.mark.parametrize("kind", FAILURE_KINDS)
-def test_traceback(api: Api, task_adapter: Any, task_backend: Any, kind: str) -> None:
-    job, result = _failed(api, task_adapter, task_backend, f"fail-{kind}")
+@pytest.mark.parametrize("label", FAILURES)
+def test_traceback(
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
+) -> None:
+    kind = FAILURE_KINDS[label]
+    job, result = _failed(api, task_adapter, task_backend, label)
     check(
         result.errors, expected="a TaskError", observed="errors == []", repro=job.repro
     )
     traceback = result.errors[-1].traceback
-    message = execution.failure_message(job.token)
+    message = failure_message(job.token)
     name = tasks.EXCEPTIONS[kind].__name__
     check(
         isinstance(traceback, str) and message in traceback and name in traceback,
@@ -125,12 +133,13 @@ def test_traceback(api: Api, task_adapter: Any, task_backend: Any, kind: str) ->
 
 
 @clause("FAILURE-BASE-EXCEPTION")
-@pytest.mark.parametrize("kind", ["NotAnException", "SystemExit"])
+@pytest.mark.parametrize("label", BASE_EXCEPTION_FAILURES)
 def test_base_exception_fails_task(
-    api: Api, task_adapter: Any, task_backend: Any, kind: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> None:
+    kind = FAILURE_KINDS[label]
     batch = shared_batch(task_adapter, task_backend)
-    job, result = _failed(api, task_adapter, task_backend, f"fail-{kind}")
+    job, result = _failed(api, task_adapter, task_backend, label)
     paths = [error.exception_class_path for error in result.errors]
     check(
         _class_path(kind) in paths,
@@ -138,7 +147,7 @@ def test_base_exception_fails_task(
         observed=f"errors for {paths}",
         repro=job.repro,
     )
-    after = batch.job("after-base", api.form)
+    after = batch.job(Label.AFTER_BASE, api.form)
     after.finished(task_backend)
     check(
         len(evidence.runs(after.token)) == 1,
@@ -151,7 +160,7 @@ def test_base_exception_fails_task(
 @clause("FAILURE-UNSERIALIZABLE-RETURN")
 @pytest.mark.parametrize("label", sorted(UNSERIALIZABLE_TASKS))
 def test_unserializable_return_fails(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> None:
     job = shared_batch(task_adapter, task_backend).job(label, api.form)
     result = job.outcome(task_backend)
@@ -166,12 +175,10 @@ def test_unserializable_return_fails(
 @clause("FAILURE-TIMESTAMPS")
 @pytest.mark.parametrize("label", FAILURES)
 def test_failure_timestamps(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> None:
     job, result = _failed(api, task_adapter, task_backend, label)
-    problems = execution.timestamp_problems(
-        result, job.started, job.observed_at or job.started
-    )
+    problems = timestamp_problems(result, job.started, job.observed_at or job.started)
     check(
         not problems,
         expected="timestamps set, aware, ordered, within the run",

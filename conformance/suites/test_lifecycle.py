@@ -18,17 +18,10 @@ from hypothesis.stateful import (
 )
 
 from conformance import compat, evidence, tasks
-from conformance.execution import (
-    FAILED,
-    FINISHED,
-    FORMS,
-    READY,
-    RUNNING,
-    SUCCESSFUL,
-    Driver,
-    new_token,
-)
-from conformance.support import Api, clause, not_applicable
+from conformance.driver import Driver
+from conformance.jobs import new_token
+from conformance.statuses import FAILED, FINISHED, READY, RUNNING, SUCCESSFUL
+from conformance.support import FORMS, Api, clause, not_applicable
 from conformance.support import result_summary as summary
 from conformance.violation import check, describe_exception
 

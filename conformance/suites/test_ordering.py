@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from conformance import evidence, tasks
-from conformance.execution import FORMS, Driver, new_token
-from conformance.support import Api, clause
+from conformance.driver import Driver
+from conformance.jobs import new_token
+from conformance.support import FORMS, Api, clause
 from conformance.violation import check, describe_exception
 
 #: Enqueued in this order while no worker runs. Chosen so that FIFO, LIFO,

@@ -6,12 +6,13 @@ from typing import Any
 
 import pytest
 
-from conformance import execution
-from conformance.execution import field_differences, result_fields, shared_batch
+from conformance.driver import observable
+from conformance.result_comparison import field_differences, result_fields
+from conformance.shared_batch import Label, shared_batch
 from conformance.support import Api, clause, not_applicable
 from conformance.violation import check, describe_exception
 
-LABELS = ["capture", "return-sample", "fail-TaskFailure"]
+LABELS = [Label.CAPTURE, Label.RETURN_SAMPLE, Label.FAIL_TASK_FAILURE]
 INPUTS = ("id", "args", "kwargs", "backend", "task")
 #: What refresh() updates (Django's TASK_REFRESH_ATTRS, as the user sees them).
 OUTCOME = (
@@ -45,7 +46,7 @@ def _fresh(api: Api, task_backend: Any, result_id: str) -> Any:
 @clause("REFRESH-SHOWS-OUTCOME")
 @pytest.mark.parametrize("label", LABELS)
 def test_refresh_shows_outcome(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> None:
     job = shared_batch(task_adapter, task_backend).job(label, api.form)
     result = job.finished(task_backend)
@@ -70,7 +71,7 @@ def test_refresh_shows_outcome(
 @clause("REFRESH-KEEPS-INPUTS")
 @pytest.mark.parametrize("label", LABELS)
 def test_inputs_kept(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> None:
     job = shared_batch(task_adapter, task_backend).job(label, api.form)
     result = job.outcome(task_backend)
@@ -88,4 +89,4 @@ def test_inputs_kept(
             observed="; ".join(differences),
             repro=job.repro,
         )
-    execution.observable(job.unobservable, task_backend, label)
+    observable(job.unobservable, task_backend, label)

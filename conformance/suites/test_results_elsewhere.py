@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from conformance import tasks
-from conformance.execution import (
-    Driver,
+from conformance.driver import Driver
+from conformance.jobs import new_token
+from conformance.result_comparison import (
     comparable,
     fields_in_other_process,
-    get_result_in_form,
-    new_token,
     result_fields,
-    shared_batch,
 )
-from conformance.support import clause, in_an_hour, in_other_thread
+from conformance.shared_batch import Label, shared_batch
+from conformance.support import FORMS, Api, clause, in_an_hour, in_other_thread
 from conformance.violation import check, describe_exception
 
-FINISHED_LABELS = ("capture", "return-sample", "fail-TaskFailure")
+FINISHED_LABELS = (Label.CAPTURE, Label.RETURN_SAMPLE, Label.FAIL_TASK_FAILURE)
 
 
 def _subjects(task_adapter: Any, task_backend: Any) -> dict[str, tuple[Any, str]]:
@@ -27,7 +26,7 @@ def _subjects(task_adapter: Any, task_backend: Any) -> dict[str, tuple[Any, str]
     if task_adapter.executes:
         batch = shared_batch(task_adapter, task_backend)  # runs the worker once
         for label in FINISHED_LABELS:
-            for form in ("sync", "async"):
+            for form in FORMS:
                 job = batch.job(label, form)
                 result = job.finished(task_backend)
                 subjects[f"{label} ({form})"] = (job.task, result.id)
@@ -70,13 +69,13 @@ def test_other_thread(task_adapter: Any, task_backend: Any) -> None:
         backend = compat.task_backends[task_backend.alias]  # this thread's instance
         found: dict[str, str | None] = {}
         for label, (task, rid) in subjects.items():
-            for form in ("sync", "async"):
+            for form in FORMS:
                 for source_name, source in (("backend", backend), ("Task", task)):
                     found[
                         f"{label}: {source_name}.{'a' if form == 'async' else ''}get_result"
                     ] = _differences_or_error(
                         expected[label],
-                        lambda s=source, f=form, r=rid: get_result_in_form(f, s, r),
+                        lambda s=source, f=form, r=rid: Api(f).get_result(s, r),
                     )
         return found
 
@@ -105,7 +104,7 @@ def test_other_process(task_adapter: Any, task_backend: Any) -> None:
     )
     wrong: list[str] = []
     for label, rid in ids.items():
-        for form in ("sync", "async"):
+        for form in FORMS:
             answer = answers.get(f"{form}:{rid}", {"error": "no answer"})
             how = f"{label}: {'a' if form == 'async' else ''}get_result"
             if "error" in answer:

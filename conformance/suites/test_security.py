@@ -9,8 +9,10 @@ import pytest
 from django.utils.module_loading import import_string
 
 from conformance import evidence, tasks
-from conformance.execution import FAILED, Driver, get_result_in_form, new_token
-from conformance.support import clause
+from conformance.driver import Driver
+from conformance.jobs import new_token
+from conformance.statuses import FAILED
+from conformance.support import FORMS, Api, clause
 from conformance.support import result_summary as summary
 from conformance.violation import check, describe_exception
 
@@ -44,9 +46,9 @@ _CACHE: dict[int, BadRecords] = {}
 
 def _lookup(task_backend: Any, result_id: str) -> BaseException | None:
     """What get_result or aget_result raise for ``result_id`` (None: nothing)."""
-    for form in ("sync", "async"):
+    for form in FORMS:
         try:
-            get_result_in_form(form, task_backend, result_id)
+            Api(form).get_result(task_backend, result_id)
         except Exception as exc:
             return exc
     return None

@@ -13,11 +13,17 @@ from typing import Any
 import pytest
 
 from conformance import evidence
-from conformance.execution import RUNNING, shared_batch
+from conformance.shared_batch import Label, shared_batch
+from conformance.statuses import RUNNING
 from conformance.support import Api, clause
 from conformance.violation import check
 
-LABELS = ["capture", "return-sample", "fail-TaskFailure", "fail-SystemExit"]
+LABELS = [
+    Label.CAPTURE,
+    Label.RETURN_SAMPLE,
+    Label.FAIL_TASK_FAILURE,
+    Label.FAIL_SYSTEM_EXIT,
+]
 HINT = (
     " (signals sent in a worker process are recorded only if it imports the kit's "
     "tasks with CONFORMANCE_SETTINGS_FILE inherited)"
@@ -30,7 +36,7 @@ _PATIENCE = {"left": True}
 
 
 def _signals(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> tuple[Any, Any, list[evidence.RecordedSignal]]:
     job = shared_batch(task_adapter, task_backend).job(label, api.form)
     result = job.finished(task_backend)
@@ -56,7 +62,7 @@ def _names(events: list[evidence.RecordedSignal]) -> list[str]:
 @clause("SIGNALS-EXECUTION-ONCE-EACH")
 @pytest.mark.parametrize("label", LABELS)
 def test_each_signal_once(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> None:
     job, _, events = _signals(api, task_adapter, task_backend, label)
     counts = {
@@ -73,7 +79,7 @@ def test_each_signal_once(
 @clause("SIGNALS-EXECUTION-ORDER")
 @pytest.mark.parametrize("label", LABELS)
 def test_signal_order(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> None:
     job, _, events = _signals(api, task_adapter, task_backend, label)
     names = [
@@ -92,7 +98,7 @@ def test_signal_order(
 @clause("SIGNALS-EXECUTION-SENDER")
 @pytest.mark.parametrize("label", LABELS)
 def test_signal_sender(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> None:
     job, _, events = _signals(api, task_adapter, task_backend, label)
     running = [e for e in events if e.signal in {"started", "finished"}]
@@ -116,7 +122,7 @@ def test_signal_sender(
 @clause("SIGNALS-EXECUTION-STATUS")
 @pytest.mark.parametrize("label", LABELS)
 def test_signal_status(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> None:
     job, result, events = _signals(api, task_adapter, task_backend, label)
     seen = {e.signal: e.status for e in events if e.signal in {"started", "finished"}}

@@ -8,9 +8,14 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from conformance import evidence, execution, strategies, tasks
-from conformance.execution import SUCCESSFUL, Driver, shared_batch
+from conformance import evidence, strategies, tasks
+from conformance.driver import Driver, observable, run_concurrently
+from conformance.jobs import new_token
+from conformance.result_comparison import timestamp_problems
+from conformance.shared_batch import RETURN_SAMPLE, Label, shared_batch
+from conformance.statuses import SUCCESSFUL
 from conformance.support import (
+    FORMS,
     Api,
     clause,
     json_difference,
@@ -23,15 +28,15 @@ from conformance.violation import check, describe_exception
 TWO_WORKER_TASKS = 40
 
 #: Successful jobs of the shared batch and what each returned.
-RETURNS: dict[str, Any] = {
-    "return-none": None,
-    "return-tuple": (1, [2, 3]),
-    "return-sample": execution.RETURN_SAMPLE,
-    "capture": None,
+RETURNS: dict[Label, Any] = {
+    Label.RETURN_NONE: None,
+    Label.RETURN_TUPLE: (1, [2, 3]),
+    Label.RETURN_SAMPLE: RETURN_SAMPLE,
+    Label.CAPTURE: None,
 }
 
 
-def _succeeded(api: Api, task_adapter: Any, task_backend: Any, label: str) -> Any:
+def _succeeded(api: Api, task_adapter: Any, task_backend: Any, label: Label) -> Any:
     job = shared_batch(task_adapter, task_backend).job(label, api.form)
     return job, job.finished(task_backend)
 
@@ -39,7 +44,7 @@ def _succeeded(api: Api, task_adapter: Any, task_backend: Any, label: str) -> An
 @clause("SUCCESS-STATUS")
 @pytest.mark.parametrize("label", sorted(RETURNS))
 def test_returning_task_succeeds(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> None:
     job, result = _succeeded(api, task_adapter, task_backend, label)
     check(
@@ -68,7 +73,7 @@ def _return_value(result: Any, repro: str) -> Any:
 @clause("SUCCESS-RETURN-VALUE")
 @pytest.mark.parametrize("label", sorted(RETURNS))
 def test_return_value_is_json_round_trip(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> None:
     job, result = _succeeded(api, task_adapter, task_backend, label)
     expected = json_round_trip(RETURNS[label])
@@ -104,9 +109,7 @@ def test_return_value_property(api: Api, task_adapter: Any, task_backend: Any) -
     for value, result in jobs:
         encoded = f"json.dumps(evidence.encode({value!r}))"
         repro = f"tasks.return_decoded.{api.name('enqueue')}({encoded})"
-        execution.observable(
-            driver.settle(result, api.form), task_backend, "return value"
-        )
+        observable(driver.settle(result, api.form), task_backend, "return value")
         expected = json_round_trip(value)
         difference = json_difference(
             expected, _return_value(result, repro), "return_value"
@@ -121,7 +124,9 @@ def test_return_value_property(api: Api, task_adapter: Any, task_backend: Any) -
 
 @clause("SUCCESS-NO-ERRORS")
 @pytest.mark.parametrize("label", sorted(RETURNS))
-def test_no_errors(api: Api, task_adapter: Any, task_backend: Any, label: str) -> None:
+def test_no_errors(
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
+) -> None:
     job, result = _succeeded(api, task_adapter, task_backend, label)
     check(
         result.status != SUCCESSFUL
@@ -135,11 +140,11 @@ def test_no_errors(api: Api, task_adapter: Any, task_backend: Any, label: str) -
 
 @clause("SUCCESS-TIMESTAMPS")
 @pytest.mark.parametrize("label", sorted(RETURNS))
-def test_timestamps(api: Api, task_adapter: Any, task_backend: Any, label: str) -> None:
+def test_timestamps(
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
+) -> None:
     job, result = _succeeded(api, task_adapter, task_backend, label)
-    problems = execution.timestamp_problems(
-        result, job.started, job.observed_at or job.started
-    )
+    problems = timestamp_problems(result, job.started, job.observed_at or job.started)
     check(
         not problems,
         expected="timestamps set, aware, ordered, within the run",
@@ -151,7 +156,7 @@ def test_timestamps(api: Api, task_adapter: Any, task_backend: Any, label: str) 
 @clause("SUCCESS-SINGLE-ATTEMPT-TIMES")
 @pytest.mark.parametrize("label", sorted(RETURNS))
 def test_single_attempt_times(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> None:
     job, result = _succeeded(api, task_adapter, task_backend, label)
     if result.attempts != 1:
@@ -167,7 +172,9 @@ def test_single_attempt_times(
 
 @clause("SUCCESS-WORKER-IDS")
 @pytest.mark.parametrize("label", sorted(RETURNS))
-def test_worker_ids(api: Api, task_adapter: Any, task_backend: Any, label: str) -> None:
+def test_worker_ids(
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
+) -> None:
     job, result = _succeeded(api, task_adapter, task_backend, label)
     worker_ids = result.worker_ids
     check(
@@ -187,9 +194,9 @@ def test_worker_ids(api: Api, task_adapter: Any, task_backend: Any, label: str) 
 
 
 @clause("SUCCESS-EXACTLY-ONCE")
-@pytest.mark.parametrize("label", ["capture", "after"])
+@pytest.mark.parametrize("label", [Label.CAPTURE, Label.AFTER])
 def test_exactly_once(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, task_adapter: Any, task_backend: Any, label: Label
 ) -> None:
     batch = shared_batch(task_adapter, task_backend)
     job = batch.job(label, api.form)
@@ -212,10 +219,10 @@ def test_exactly_once(
 def test_exactly_once_with_two_workers(task_adapter: Any, task_backend: Any) -> None:
     """Two workers started together never both run a task (atomic claims)."""
     driver = Driver(task_adapter, task_backend)
-    tokens = [execution.new_token() for _ in range(TWO_WORKER_TASKS)]
+    tokens = [new_token() for _ in range(TWO_WORKER_TASKS)]
     for index, token in enumerate(tokens):
-        Api(execution.FORMS[index % 2]).enqueue(tasks.capture, token)
-    errors = execution.run_concurrently(driver, workers=2)
+        Api(FORMS[index % 2]).enqueue(tasks.capture, token)
+    errors = run_concurrently(driver, workers=2)
     repro = (
         f"{TWO_WORKER_TASKS} x tasks.capture.enqueue(token)\n"
         "# then two workers at the same time (two threads calling the worker)"

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from conformance import evidence, tasks
-from conformance.execution import FORMS, READY, Driver, new_token
-from conformance.support import Api, clause
+from conformance.driver import Driver
+from conformance.jobs import new_token
+from conformance.statuses import READY
+from conformance.support import FORMS, Api, clause
 from conformance.support import result_summary as summary
 from conformance.violation import check, describe_exception
 
