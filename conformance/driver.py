@@ -40,11 +40,12 @@ class Driver:
             return None
         return self._pass(queue_names)
 
-    def offer(self) -> BaseException | None:
+    def offer(self, *, repro: str = "") -> None:
         """One pass of the adapter's worker, if it has one, even where the
-        backend does not execute: the clause that such a backend leaves its
-        tasks READY offers them to the worker all the same."""
-        return self._pass(None)
+        backend does not execute (the clause that such a backend leaves its
+        tasks READY offers them to a worker all the same); it must return."""
+        __tracebackhide__ = True
+        check_worker_returned(self._pass(None), repro=repro)
 
     def _pass(self, queue_names: Sequence[str] | None) -> BaseException | None:
         try:

@@ -7,8 +7,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar, cast
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -196,6 +196,23 @@ def check_raises(
     return error
 
 
+def check_returns(action: Callable[[], T], *, expected: str, repro: str = "") -> T:
+    """Check that ``action()`` returns without raising; return its value.
+
+    The twin of :func:`check_raises`: ``expected`` says what returning means
+    ("using(priority=3) returns a Task").
+    """
+    __tracebackhide__ = True
+    value, error = outcome_of(action)
+    check(
+        error is None,
+        expected=expected,
+        observed=describe_exception(error),
+        repro=repro,
+    )
+    return cast(T, value)  # None only where action() returned None
+
+
 def json_round_trip(value: Any) -> Any:
     """``value`` after JSON storage: what result.args/kwargs must equal."""
     return json.loads(json.dumps(value))
@@ -246,13 +263,19 @@ def json_difference(expected: Any, observed: Any, where: str = "value") -> str |
     return f"{where}: expected {expected!r}, observed {observed!r}"
 
 
-def answer_or_not_applicable(
-    action: Callable[[], T], backend: Any, *, what: str, repro: str = ""
-) -> T:
-    """``action()`` (a get_result or refresh); "n/a" where it may be unsupported.
+def answer_or_none(
+    action: Callable[[], T],
+    backend: Any,
+    *,
+    what: str,
+    expected: str = "",
+    repro: str = "",
+) -> T | None:
+    """``action()`` (a get_result or refresh); None where it may be unsupported.
 
     SPEC-NOTES: with ``supports_get_result = False`` get_result and refresh
-    MAY raise ``NotImplementedError``; with True they MUST answer.
+    MAY raise ``NotImplementedError``; with True they MUST answer. Any other
+    exception fails the clause (``expected``: what answering means).
     """
     __tracebackhide__ = True
     try:
@@ -264,8 +287,38 @@ def answer_or_not_applicable(
             observed=describe_exception(exc),
             repro=repro,
         )
+        return None
+    except Exception as exc:
+        check(
+            False,
+            expected=expected or f"{what} answers",
+            observed=describe_exception(exc),
+            repro=repro,
+        )
+        raise  # not reached: check(False) raises
+
+
+def answer_or_not_applicable(
+    action: Callable[[], T],
+    backend: Any,
+    *,
+    what: str,
+    expected: str = "",
+    repro: str = "",
+) -> T:
+    """:func:`answer_or_none`, "n/a" where the backend may not answer."""
+    __tracebackhide__ = True
+    answered: list[T] = []  # not the value itself: refresh() answers None
+    answer_or_none(
+        lambda: answered.append(action()),
+        backend,
+        what=what,
+        expected=expected,
+        repro=repro,
+    )
+    if not answered:
         not_applicable(f"{what} raises NotImplementedError (supports_get_result=False)")
-        raise  # not reached: not_applicable raises
+    return answered[0]
 
 
 def in_other_thread(action: Callable[[], T], timeout: float = 30.0) -> T:
@@ -348,6 +401,30 @@ def in_an_hour() -> datetime:
     return (timezone.now() + timedelta(hours=1)).replace(microsecond=0)
 
 
+#: A fixed future instant, so that reproductions can be pasted as they are.
+LATER = datetime(2099, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def every_option(backend: Any) -> dict[str, Any]:
+    """``using()`` keywords away from the default for every option ``backend``
+    supports: a queue always, a priority and a run_after where its flags say so.
+
+    For clauses about carrying a Task's options over (results, pickles,
+    derived Tasks): a default value would hide an option that is dropped.
+    """
+    options: dict[str, Any] = {"queue_name": "queue-b"}
+    if backend.supports_priority:
+        options["priority"] = -5
+    if backend.supports_defer:
+        options["run_after"] = LATER
+    return options
+
+
+def using_text(options: dict[str, Any]) -> str:
+    """``using(k=v, ...)`` as source, for reproductions."""
+    return "using(" + ", ".join(f"{k}={v!r}" for k, v in options.items()) + ")"
+
+
 def deferred(task: Any) -> Any:
     """``task`` to run in an hour (gate the test on ``supports_defer``)."""
     return task.using(run_after=in_an_hour())
@@ -381,19 +458,9 @@ def open_queue_task(queue_name: str) -> Any:
 def check_return_value_refused(result: Any, *, when: str, repro: str) -> None:
     """``result.return_value`` must raise ValueError (``when`` says why)."""
     __tracebackhide__ = True
-    from .violation import check, describe_exception
-
-    try:
-        value = result.return_value
-    except ValueError:
-        return
-    except Exception as exc:
-        observed = describe_exception(exc)
-    else:
-        observed = f"returned {value!r}"
-    check(
-        False,
+    check_raises(
+        lambda: result.return_value,
+        ValueError,
         expected=f"return_value raises ValueError {when}",
-        observed=observed,
         repro=repro,
     )

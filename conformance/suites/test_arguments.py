@@ -12,7 +12,7 @@ from conformance.driver import Driver
 from conformance.jobs import new_token
 from conformance.shared_batch import CAPTURE_ARGS, CAPTURE_KWARGS, Label, shared_batch
 from conformance.support import Api, clause, json_difference, json_round_trip
-from conformance.violation import check, describe_exception
+from conformance.violation import check
 
 
 def _received(token: str, timeout: float) -> Any:
@@ -65,12 +65,7 @@ def test_arguments_property(api: Api, task_adapter: Any, task_backend: Any) -> N
         )
 
     enqueue()
-    worker_error = driver.run()
-    check(
-        worker_error is None,
-        expected="the worker runs the ready tasks",
-        observed=describe_exception(worker_error),
-    )
+    driver.run_checked()
     for token, args, kwargs, _ in jobs:
         repro = f"tasks.capture.{api.name('enqueue')}('token', *{args!r}, **{kwargs!r})"
         _check_received(_received(token, task_adapter.timeout), args, kwargs, repro)

@@ -7,9 +7,15 @@ from typing import Any
 from conformance.driver import observable
 from conformance.shared_batch import Label, shared_batch
 from conformance.statuses import FAILED, RUNNING, SUCCESSFUL
-from conformance.support import Api, clause, json_difference, json_round_trip
+from conformance.support import (
+    Api,
+    check_returns,
+    clause,
+    json_difference,
+    json_round_trip,
+)
 from conformance.support import result_summary as summary
-from conformance.violation import check, describe_exception
+from conformance.violation import check
 
 
 @clause("ASYNC-EXECUTION-SUCCEEDS")
@@ -23,10 +29,9 @@ def test_coroutine_succeeds(api: Api, task_adapter: Any, task_backend: Any) -> N
         repro=job.repro,
     )
     expected = json_round_trip({"args": list(job.args), "kwargs": job.kwargs})
-    try:
-        value = result.return_value
-    except Exception as exc:
-        value = describe_exception(exc)
+    value = check_returns(
+        lambda: result.return_value, expected="return_value answers", repro=job.repro
+    )
     difference = json_difference(expected, value, "return_value")
     check(
         difference is None,

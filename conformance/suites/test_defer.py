@@ -13,7 +13,7 @@ from conformance.jobs import new_token, now
 from conformance.statuses import READY, SUCCESSFUL
 from conformance.support import FORMS, Api, clause
 from conformance.support import result_summary as summary
-from conformance.violation import check, describe_exception
+from conformance.violation import check
 
 #: UTC offsets far from UTC: a backend that drops tzinfo, or compares
 #: naive local times, runs these hours early or late.
@@ -41,17 +41,6 @@ def _refreshed(api: Api, result: Any) -> Any:
     return result
 
 
-def _run(driver: Driver, repro: str) -> None:
-    __tracebackhide__ = True
-    error = driver.run()
-    check(
-        error is None,
-        expected="the worker runs the ready tasks",
-        observed=describe_exception(error),
-        repro=repro,
-    )
-
-
 @clause("DEFER-NOT-EARLY")
 def test_not_before_run_after(task_adapter: Any, task_backend: Any) -> None:
     driver = Driver(task_adapter, task_backend)
@@ -69,7 +58,7 @@ def test_not_before_run_after(task_adapter: Any, task_backend: Any) -> None:
         "tasks.capture.using(run_after=<an hour ahead, UTC-10:00>).enqueue('t')\n"
         "# run the worker"
     )
-    _run(driver, repro)
+    driver.run_checked(repro=repro)
     for api, token, run_after, result in jobs:
         repro = (
             f"tasks.capture.using(run_after={run_after!r}).{api.name('enqueue')}('t')\n"
@@ -105,7 +94,7 @@ def test_runs_once_due(task_adapter: Any, task_backend: Any) -> None:
         run_after = when.astimezone(offset)
         jobs.append((api, token, run_after, _enqueue(api, run_after, token)))
     repro = "tasks.capture.using(run_after=<2 s ago, UTC+14:00>).enqueue('t')\n# run the worker"
-    _run(driver, repro)
+    driver.run_checked(repro=repro)
     for api, token, run_after, _ in jobs[:2]:
         check(
             len(evidence.runs(token)) == 1,
@@ -114,7 +103,7 @@ def test_runs_once_due(task_adapter: Any, task_backend: Any) -> None:
             repro=f"tasks.capture.using(run_after={run_after!r}).{api.name('enqueue')}('t')",
         )
     time.sleep(max(0.0, (due - now()).total_seconds()) + 0.05)
-    _run(driver, repro)
+    driver.run_checked(repro=repro)
     for api, token, run_after, result in jobs:
         repro = (
             f"tasks.capture.using(run_after={run_after!r}).{api.name('enqueue')}('t')\n"
@@ -152,7 +141,7 @@ def test_deferred_does_not_block(task_adapter: Any, task_backend: Any) -> None:
         f"tasks.capture.using(run_after=<in an hour>, priority={high}).enqueue('t')  # 3 times\n"
         f"tasks.capture.using(priority={low}).enqueue('t')  # ready now\n# run the worker"
     )
-    _run(driver, repro)
+    driver.run_checked(repro=repro)
     ran = [len(evidence.runs(token)) for token in ready]
     check(
         ran == [1] * len(ready),

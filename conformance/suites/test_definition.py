@@ -21,8 +21,8 @@ from hypothesis import given
 from conformance import compat, definition_targets, tasks
 from conformance.settings_file import ALIAS_OPEN_QUEUES, ALIAS_SECONDARY
 from conformance.strategies import aware_datetimes, naive_datetimes
-from conformance.support import check_raises, clause, not_applicable, outcome_of
-from conformance.violation import check, describe_exception
+from conformance.support import check_raises, check_returns, clause, not_applicable
+from conformance.violation import check
 
 targets = definition_targets
 
@@ -39,26 +39,17 @@ DECORATOR_FORMS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _define(decorate: Callable[[Any], Any], func: Any) -> tuple[Any, Exception | None]:
-    return outcome_of(lambda: decorate(func))
-
-
-def _check_defined(task: Any, error: Exception | None, what: str, repro: str) -> None:
+def _defined(define: Callable[[], Any], what: str, repro: str) -> Any:
+    """The Task ``define()`` returns; the clause fails where it raises."""
     __tracebackhide__ = True
-    check(
-        error is None,
-        expected=f"{what} defines a Task",
-        observed=describe_exception(error),
-        repro=repro,
-    )
+    return check_returns(define, expected=f"{what} defines a Task", repro=repro)
 
 
 @clause("DEFINITION-DECORATOR-RETURNS-TASK")
 @pytest.mark.parametrize("form", DECORATOR_FORMS)
 def test_decorator_returns_task_class_instance(form: str, task_backend: Any) -> None:
-    task, error = _define(DECORATOR_FORMS[form], targets.plain)
     repro = f"{form}\ndef plain(): ..."
-    _check_defined(task, error, form, repro)
+    task = _defined(lambda: DECORATOR_FORMS[form](targets.plain), form, repro)
     task_class = task_backend.task_class
     check(
         isinstance(task_class, type)
@@ -73,9 +64,8 @@ def test_decorator_returns_task_class_instance(form: str, task_backend: Any) -> 
 @clause("DEFINITION-DEFAULTS")
 @pytest.mark.parametrize("form", ["@task", "@task()"])
 def test_defaults(form: str) -> None:
-    task, error = _define(DECORATOR_FORMS[form], targets.plain)
     repro = f"{form}\ndef plain(): ..."
-    _check_defined(task, error, form, repro)
+    task = _defined(lambda: DECORATOR_FORMS[form](targets.plain), form, repro)
     expected = {
         "priority": 0,
         "queue_name": "default",
@@ -99,9 +89,8 @@ def test_defaults(form: str) -> None:
     "func", [targets.plain, targets.with_arguments], ids=lambda f: f.__name__
 )
 def test_function_attributes_of_decorated_function(func: Any) -> None:
-    task, error = _define(compat.task, func)
     repro = f"task(conformance.definition_targets.{func.__name__})"
-    _check_defined(task, error, "@task", repro)
+    task = _defined(lambda: compat.task(func), "@task", repro)
     _check_function_attributes(task, func, repro)
 
 
@@ -164,8 +153,9 @@ def test_decorator_arguments_set_attributes(
         "takes_context": takes_context,
     }
     repro = f"task(**{arguments!r})(conformance.definition_targets.{func.__name__})"
-    task, error = outcome_of(lambda: compat.task(**arguments)(func))
-    _check_defined(task, error, f"@task(**{arguments!r})", repro)
+    task = _defined(
+        lambda: compat.task(**arguments)(func), f"@task(**{arguments!r})", repro
+    )
     observed = {name: getattr(task, name, "<missing>") for name in arguments}
     check(
         observed == arguments and task.func is func and task.run_after is None,
@@ -239,11 +229,9 @@ def test_takes_context_without_context_parameter_rejected(func: Any) -> None:
     signature = f"def {func.__name__}{inspect.signature(func)}"
     # The same function is valid without takes_context: the rule under test
     # is the only reason to refuse it.
-    _, error = outcome_of(lambda: compat.task(func))
-    check(
-        error is None,
+    check_returns(
+        lambda: compat.task(func),
         expected=f"@task (takes_context=False) accepts {signature}",
-        observed=describe_exception(error),
         repro=f"@task\n{signature}: ...",
     )
     check_raises(
@@ -285,8 +273,11 @@ def test_coroutine_rejected_without_async_support(decorator: str, func: Any) -> 
 def test_coroutine_accepted_with_async_support(takes_context: bool, func: Any) -> None:
     decorator = f"@task(takes_context={takes_context})"
     repro = f"{decorator}\nasync def {func.__name__}{inspect.signature(func)}: ..."
-    task, error = outcome_of(lambda: compat.task(takes_context=takes_context)(func))
-    _check_defined(task, error, f"{decorator} on a coroutine function", repro)
+    task = _defined(
+        lambda: compat.task(takes_context=takes_context)(func),
+        f"{decorator} on a coroutine function",
+        repro,
+    )
     check(
         isinstance(task, compat.Task)
         and task.func is func
@@ -296,11 +287,9 @@ def test_coroutine_accepted_with_async_support(takes_context: bool, func: Any) -
         observed=f"{type(task).__name__} with func {task.func!r}",
         repro=repro,
     )
-    _, error = outcome_of(lambda: task.using(queue_name="queue-a"))
-    check(
-        error is None,
+    check_returns(
+        lambda: task.using(queue_name="queue-a"),
         expected="using(queue_name='queue-a') on a coroutine Task returns a Task",
-        observed=describe_exception(error),
         repro=f"{repro}\n{func.__name__}.using(queue_name='queue-a')",
     )
 
@@ -309,11 +298,9 @@ def test_coroutine_accepted_with_async_support(takes_context: bool, func: Any) -
 @given(run_after=aware_datetimes())
 def test_aware_run_after_accepted(run_after: datetime) -> None:
     repro = f"tasks.noop.using(run_after={run_after!r})"
-    derived, error = outcome_of(lambda: tasks.noop.using(run_after=run_after))
-    check(
-        error is None,
+    derived = check_returns(
+        lambda: tasks.noop.using(run_after=run_after),
         expected="using(run_after=<aware datetime>) returns a Task",
-        observed=describe_exception(error),
         repro=repro,
     )
     kept = derived.run_after
@@ -405,8 +392,11 @@ def test_extra_keyword_reaches_task_class(monkeypatch: pytest.MonkeyPatch) -> No
         "backend.task_class = <task_class + field conformance_option>\n"
         "@task(conformance_option=7)\ndef plain(): ..."
     )
-    task, error = outcome_of(lambda: compat.task(conformance_option=7)(targets.plain))
-    _check_defined(task, error, "@task(conformance_option=7)", repro)
+    task = _defined(
+        lambda: compat.task(conformance_option=7)(targets.plain),
+        "@task(conformance_option=7)",
+        repro,
+    )
     check(
         isinstance(task, WithOption) and task.conformance_option == 7,
         expected="a task_class instance with conformance_option == 7",

@@ -21,7 +21,7 @@ from conformance import compat, evidence, tasks
 from conformance.driver import Driver
 from conformance.jobs import new_token
 from conformance.statuses import FAILED, FINISHED, READY, RUNNING, SUCCESSFUL
-from conformance.support import FORMS, Api, clause, not_applicable
+from conformance.support import FORMS, Api, answer_or_none, clause, not_applicable
 from conformance.support import result_summary as summary
 from conformance.violation import check, describe_exception
 
@@ -140,17 +140,13 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     def answers(self, action: Any, what: str) -> bool:
         """Run a refresh/get_result; False where the backend may not answer."""
-        try:
-            action()
-        except NotImplementedError as exc:
-            check(
-                not getattr(self.backend, "supports_get_result", False),
-                expected=f"{what} answers (supports_get_result=True)",
-                observed=describe_exception(exc),
-                repro="\n".join(self.steps),
-            )
-            return False
-        return True
+        answered = answer_or_none(
+            lambda: [action()],  # a list: never None, whatever action() returns
+            self.backend,
+            what=what,
+            repro="\n".join(self.steps),
+        )
+        return answered is not None
 
     @rule(
         target=results, kind=st.sampled_from(sorted(KINDS)), form=st.sampled_from(FORMS)
@@ -175,13 +171,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     def run_worker(self) -> None:
         self.steps.append("worker runs")
         self.enqueued_since_run = 0
-        error = self.driver.run()
-        check(
-            error is None,
-            expected="the worker runs the ready tasks",
-            observed=describe_exception(error),
-            repro="\n".join(self.steps),
-        )
+        self.driver.run_checked(repro="\n".join(self.steps))
         if not self.driver.worker_driven:
             time.sleep(0.002)  # a backend running on its own gets a moment
 
@@ -207,13 +197,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         if not self.waiting():
             return
         self.steps.append("worker runs (teardown)")
-        error = self.driver.run()
-        check(
-            error is None,
-            expected="the worker runs the ready tasks",
-            observed=describe_exception(error),
-            repro="\n".join(self.steps),
-        )
+        self.driver.run_checked(repro="\n".join(self.steps))
         for result in self.held.values():
             if self.driver.settle(result) is not None:
                 return  # cannot refresh: nothing more to see
@@ -352,7 +336,7 @@ def test_running_while_executing(
 @clause("LIFECYCLE-UNEXECUTED-STAYS-READY")
 def test_unexecuted_stays_ready(api: Api, task_adapter: Any, task_backend: Any) -> None:
     result = api.enqueue(tasks.noop)
-    task_adapter.run_ready(task_backend)
+    Driver(task_adapter, task_backend).offer()
     time.sleep(0.1)
     observed = [result]
     try:

@@ -7,28 +7,28 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance import compat, tasks
-from conformance.support import Api, clause
-from conformance.violation import check, describe_exception
+from conformance.support import Api, check_raises, check_returns, clause
+from conformance.violation import check
 
 LOW, HIGH = compat.TASK_MIN_PRIORITY, compat.TASK_MAX_PRIORITY
 
 
-def _using_priority(priority: object) -> BaseException | None:
-    try:
-        tasks.noop.using(priority=priority)
-    except Exception as exc:
-        return exc
-    return None
+def _check_refused(priority: object, why: str = "") -> None:
+    __tracebackhide__ = True
+    check_raises(
+        lambda: tasks.noop.using(priority=priority),
+        compat.InvalidTask,
+        expected=f"using(priority={priority!r}) raises InvalidTask{why}",
+        repro=f"tasks.noop.using(priority={priority!r})",
+    )
 
 
 @clause("PRIORITY-IN-RANGE-ACCEPTED")
 @given(priority=st.integers(min_value=LOW, max_value=HIGH))
 def test_in_range_priority_accepted_by_using(priority: int) -> None:
-    error = _using_priority(priority)
-    check(
-        error is None,
+    check_returns(
+        lambda: tasks.noop.using(priority=priority),
         expected=f"noop.using(priority={priority}) returns a Task",
-        observed=describe_exception(error),
         repro=f"from conformance import tasks\ntasks.noop.using(priority={priority})",
     )
 
@@ -51,13 +51,7 @@ def test_in_range_priority_accepted_by_enqueue(api: Api, priority: int) -> None:
     priority=st.one_of(st.integers(max_value=LOW - 1), st.integers(min_value=HIGH + 1))
 )
 def test_out_of_range_priority_rejected(priority: int) -> None:
-    error = _using_priority(priority)
-    check(
-        isinstance(error, compat.InvalidTask),
-        expected=f"using(priority={priority}) raises InvalidTask",
-        observed=describe_exception(error),
-        repro=f"tasks.noop.using(priority={priority})",
-    )
+    _check_refused(priority)
 
 
 @clause("PRIORITY-FRACTIONAL-REJECTED")
@@ -67,13 +61,7 @@ def test_out_of_range_priority_rejected(priority: int) -> None:
     )
 )
 def test_fractional_priority_rejected(priority: float) -> None:
-    error = _using_priority(priority)
-    check(
-        isinstance(error, compat.InvalidTask),
-        expected=f"using(priority={priority!r}) raises InvalidTask",
-        observed=describe_exception(error),
-        repro=f"tasks.noop.using(priority={priority!r})",
-    )
+    _check_refused(priority)
 
 
 @clause("PRIORITY-UNSUPPORTED-REJECTED")
@@ -81,10 +69,4 @@ def test_fractional_priority_rejected(priority: float) -> None:
     priority=st.integers(min_value=LOW, max_value=HIGH).filter(lambda value: value != 0)
 )
 def test_non_zero_priority_rejected_when_unsupported(priority: int) -> None:
-    error = _using_priority(priority)
-    check(
-        isinstance(error, compat.InvalidTask),
-        expected=f"using(priority={priority}) raises InvalidTask (supports_priority=False)",
-        observed=describe_exception(error),
-        repro=f"tasks.noop.using(priority={priority})",
-    )
+    _check_refused(priority, " (supports_priority=False)")

@@ -9,8 +9,8 @@ import pytest
 from conformance.driver import observable
 from conformance.result_comparison import field_differences, result_fields
 from conformance.shared_batch import Label, shared_batch
-from conformance.support import Api, clause, not_applicable
-from conformance.violation import check, describe_exception
+from conformance.support import Api, answer_or_none, clause, not_applicable
+from conformance.violation import check
 
 LABELS = [Label.CAPTURE, Label.RETURN_SAMPLE, Label.FAIL_TASK_FAILURE]
 INPUTS = ("id", "args", "kwargs", "backend", "task")
@@ -32,15 +32,11 @@ OUTCOME = (
 def _fresh(api: Api, task_backend: Any, result_id: str) -> Any:
     """A fresh get_result in ``api``'s form; None where it may be unsupported."""
     __tracebackhide__ = True
-    try:
-        return api.get_result(task_backend, result_id)
-    except NotImplementedError as exc:
-        check(
-            not getattr(task_backend, "supports_get_result", False),
-            expected=f"{api.name('get_result')} answers (supports_get_result=True)",
-            observed=describe_exception(exc),
-        )
-        return None
+    return answer_or_none(
+        lambda: api.get_result(task_backend, result_id),
+        task_backend,
+        what=api.name("get_result"),
+    )
 
 
 @clause("REFRESH-SHOWS-OUTCOME")

@@ -9,7 +9,7 @@ import pytest
 from django.utils.module_loading import import_string
 
 from conformance import evidence, tasks
-from conformance.driver import Driver
+from conformance.driver import Driver, check_worker_returned
 from conformance.jobs import new_token
 from conformance.statuses import FAILED
 from conformance.support import FORMS, Api, clause
@@ -169,12 +169,7 @@ def test_worker_survives_bad_records(task_adapter: Any, task_backend: Any) -> No
         "# four records with tampered or stale paths, then a good one:\n"
         "tasks.capture.enqueue('t')\n# run the worker"
     )
-    check(
-        bad.worker_error is None,
-        expected="the worker returns normally",
-        observed=describe_exception(bad.worker_error),
-        repro=repro,
-    )
+    check_worker_returned(bad.worker_error, repro=repro)
     runs = len(evidence.runs(bad.control))
     check(
         runs == 1,

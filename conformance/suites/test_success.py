@@ -17,6 +17,7 @@ from conformance.statuses import SUCCESSFUL
 from conformance.support import (
     FORMS,
     Api,
+    check_returns,
     clause,
     json_difference,
     json_round_trip,
@@ -64,10 +65,9 @@ def _return_value(result: Any, repro: str) -> Any:
         observed=summary(result),
         repro=repro,
     )
-    try:
-        return result.return_value
-    except Exception as exc:
-        check(False, expected="return_value answers", observed=describe_exception(exc))
+    return check_returns(
+        lambda: result.return_value, expected="return_value answers", repro=repro
+    )
 
 
 @clause("SUCCESS-RETURN-VALUE")
@@ -100,12 +100,7 @@ def test_return_value_property(api: Api, task_adapter: Any, task_backend: Any) -
         jobs.append((value, api.enqueue(tasks.return_decoded, tagged)))
 
     enqueue()
-    worker_error = driver.run()
-    check(
-        worker_error is None,
-        expected="the worker runs the ready tasks",
-        observed=describe_exception(worker_error),
-    )
+    driver.run_checked()
     for value, result in jobs:
         encoded = f"json.dumps(evidence.encode({value!r}))"
         repro = f"tasks.return_decoded.{api.name('enqueue')}({encoded})"
