@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance import evidence, strategies, tasks
+from conformance.adapters import Adapter
 from conformance.driver import Driver
 from conformance.jobs import new_token
 from conformance.shared_batch import CAPTURE_ARGS, CAPTURE_KWARGS, Label, shared_batch
@@ -37,7 +38,7 @@ def _check_received(received: Any, args: Any, kwargs: Any, repro: str) -> None:
 
 
 @clause("ARGUMENTS-JSON-ROUND-TRIP")
-def test_fixed_arguments(api: Api, task_adapter: Any, task_backend: Any) -> None:
+def test_fixed_arguments(api: Api, task_adapter: Adapter, task_backend: Any) -> None:
     job = shared_batch(task_adapter, task_backend).job(Label.CAPTURE, api.form)
     job.outcome(task_backend)
     _check_received(
@@ -49,7 +50,7 @@ def test_fixed_arguments(api: Api, task_adapter: Any, task_backend: Any) -> None
 
 
 @clause("ARGUMENTS-JSON-ROUND-TRIP")
-def test_arguments_property(api: Api, task_adapter: Any, task_backend: Any) -> None:
+def test_arguments_property(api: Api, task_adapter: Adapter, task_backend: Any) -> None:
     """Any JSON arguments (with tuples) arrive as their JSON round-trip."""
     driver = Driver(task_adapter, task_backend)
     jobs: list[tuple[str, Any, Any, Any]] = []

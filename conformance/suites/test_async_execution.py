@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.adapters import Adapter
 from conformance.driver import observable
 from conformance.shared_batch import Label, shared_batch
 from conformance.statuses import FAILED, RUNNING, SUCCESSFUL
@@ -19,7 +20,7 @@ from conformance.violation import check
 
 
 @clause("ASYNC-EXECUTION-SUCCEEDS")
-def test_coroutine_succeeds(api: Api, task_adapter: Any, task_backend: Any) -> None:
+def test_coroutine_succeeds(api: Api, task_adapter: Adapter, task_backend: Any) -> None:
     job = shared_batch(task_adapter, task_backend).job(Label.ASYNC_ECHO, api.form)
     result = job.finished(task_backend)
     check(
@@ -42,7 +43,7 @@ def test_coroutine_succeeds(api: Api, task_adapter: Any, task_backend: Any) -> N
 
 
 @clause("ASYNC-EXECUTION-FAILS")
-def test_coroutine_fails(api: Api, task_adapter: Any, task_backend: Any) -> None:
+def test_coroutine_fails(api: Api, task_adapter: Adapter, task_backend: Any) -> None:
     job = shared_batch(task_adapter, task_backend).job(Label.ASYNC_FAIL, api.form)
     result = job.finished(task_backend)
     paths = [error.exception_class_path for error in result.errors]
@@ -55,7 +56,7 @@ def test_coroutine_fails(api: Api, task_adapter: Any, task_backend: Any) -> None
 
 
 @clause("ASYNC-EXECUTION-CONTEXT")
-def test_coroutine_context(api: Api, task_adapter: Any, task_backend: Any) -> None:
+def test_coroutine_context(api: Api, task_adapter: Adapter, task_backend: Any) -> None:
     job = shared_batch(task_adapter, task_backend).job(Label.ASYNC_CONTEXT, api.form)
     result = job.finished(task_backend)
     check(

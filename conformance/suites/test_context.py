@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from conformance import evidence
+from conformance.adapters import Adapter
 from conformance.shared_batch import CONTEXT_ARGS, CONTEXT_KWARGS, Label, shared_batch
 from conformance.statuses import RUNNING
 from conformance.support import Api, clause, json_difference, json_round_trip
@@ -13,7 +14,7 @@ from conformance.violation import check
 
 
 def _context(
-    api: Api, task_adapter: Any, task_backend: Any
+    api: Api, task_adapter: Adapter, task_backend: Any
 ) -> tuple[Any, dict[str, Any]]:
     """The context job and what the function saw in its context."""
     __tracebackhide__ = True
@@ -31,7 +32,7 @@ def _context(
 
 
 @clause("CONTEXT-RECEIVED")
-def test_context_received(api: Api, task_adapter: Any, task_backend: Any) -> None:
+def test_context_received(api: Api, task_adapter: Adapter, task_backend: Any) -> None:
     job, seen = _context(api, task_adapter, task_backend)
     check(
         seen["is_context"] and seen["is_result"],
@@ -55,7 +56,7 @@ def test_context_received(api: Api, task_adapter: Any, task_backend: Any) -> Non
 
 @clause("CONTEXT-DESCRIBES-RESULT")
 def test_context_describes_result(
-    api: Api, task_adapter: Any, task_backend: Any
+    api: Api, task_adapter: Adapter, task_backend: Any
 ) -> None:
     job, seen = _context(api, task_adapter, task_backend)
     result = job.result
@@ -77,7 +78,7 @@ def test_context_describes_result(
 
 
 @clause("CONTEXT-RUNNING")
-def test_context_is_running(api: Api, task_adapter: Any, task_backend: Any) -> None:
+def test_context_is_running(api: Api, task_adapter: Adapter, task_backend: Any) -> None:
     job, seen = _context(api, task_adapter, task_backend)
     problems = []
     if seen["status"] != str(RUNNING):
@@ -100,7 +101,7 @@ def test_context_is_running(api: Api, task_adapter: Any, task_backend: Any) -> N
 
 
 @clause("CONTEXT-ATTEMPT")
-def test_context_attempt(api: Api, task_adapter: Any, task_backend: Any) -> None:
+def test_context_attempt(api: Api, task_adapter: Adapter, task_backend: Any) -> None:
     job, seen = _context(api, task_adapter, task_backend)
     check(
         isinstance(seen["attempt"], int)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from conformance import evidence, tasks
+from conformance.adapters import Adapter
 from conformance.driver import Driver
 from conformance.jobs import new_token, now
 from conformance.statuses import READY, SUCCESSFUL
@@ -42,7 +43,7 @@ def _refreshed(api: Api, result: Any) -> Any:
 
 
 @clause("DEFER-NOT-EARLY")
-def test_not_before_run_after(task_adapter: Any, task_backend: Any) -> None:
+def test_not_before_run_after(task_adapter: Adapter, task_backend: Any) -> None:
     driver = Driver(task_adapter, task_backend)
     later = now() + timedelta(hours=1)
     soon = now() + timedelta(seconds=60)
@@ -80,7 +81,7 @@ def test_not_before_run_after(task_adapter: Any, task_backend: Any) -> None:
 
 
 @clause("DEFER-RUNS-WHEN-DUE")
-def test_runs_once_due(task_adapter: Any, task_backend: Any) -> None:
+def test_runs_once_due(task_adapter: Adapter, task_backend: Any) -> None:
     driver = Driver(task_adapter, task_backend)
     due = _whole_seconds_after(0.5)
     past = (now() - timedelta(seconds=2)).replace(microsecond=0)
@@ -126,7 +127,7 @@ def test_runs_once_due(task_adapter: Any, task_backend: Any) -> None:
 
 
 @clause("DEFER-DOES-NOT-BLOCK")
-def test_deferred_does_not_block(task_adapter: Any, task_backend: Any) -> None:
+def test_deferred_does_not_block(task_adapter: Adapter, task_backend: Any) -> None:
     driver = Driver(task_adapter, task_backend)
     high = 100 if getattr(task_backend, "supports_priority", False) else 0
     low = -100 if high else 0

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from conformance import compat, evidence, tasks
+from conformance.adapters import Adapter
 from conformance.result_comparison import timestamp_problems
 from conformance.shared_batch import (
     BASE_EXCEPTION_FAILURES,
@@ -29,7 +30,7 @@ def _class_path(kind: str) -> str:
     return f"{raised.__module__}.{raised.__qualname__}"
 
 
-def _failed(api: Api, task_adapter: Any, task_backend: Any, label: Label) -> Any:
+def _failed(api: Api, task_adapter: Adapter, task_backend: Any, label: Label) -> Any:
     __tracebackhide__ = True
     job = shared_batch(task_adapter, task_backend).job(label, api.form)
     result = job.finished(task_backend)
@@ -45,7 +46,7 @@ def _failed(api: Api, task_adapter: Any, task_backend: Any, label: Label) -> Any
 @clause("FAILURE-STATUS")
 @pytest.mark.parametrize("label", FAILURES)
 def test_raising_task_fails(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     job, result = _failed(api, task_adapter, task_backend, label)
     check(
@@ -60,7 +61,7 @@ def test_raising_task_fails(
 @clause("FAILURE-ERRORS")
 @pytest.mark.parametrize("label", FAILURES)
 def test_one_error_per_attempt(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     job, result = _failed(api, task_adapter, task_backend, label)
     errors = result.errors
@@ -83,7 +84,7 @@ def test_one_error_per_attempt(
 @clause("FAILURE-EXCEPTION-CLASS")
 @pytest.mark.parametrize("label", FAILURES)
 def test_exception_class(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     kind = FAILURE_KINDS[label]
     job, result = _failed(api, task_adapter, task_backend, label)
@@ -114,7 +115,7 @@ def test_exception_class(
 @clause("FAILURE-TRACEBACK")
 @pytest.mark.parametrize("label", FAILURES)
 def test_traceback(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     kind = FAILURE_KINDS[label]
     job, result = _failed(api, task_adapter, task_backend, label)
@@ -135,7 +136,7 @@ def test_traceback(
 @clause("FAILURE-BASE-EXCEPTION")
 @pytest.mark.parametrize("label", BASE_EXCEPTION_FAILURES)
 def test_base_exception_fails_task(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     kind = FAILURE_KINDS[label]
     batch = shared_batch(task_adapter, task_backend)
@@ -160,7 +161,7 @@ def test_base_exception_fails_task(
 @clause("FAILURE-UNSERIALIZABLE-RETURN")
 @pytest.mark.parametrize("label", sorted(UNSERIALIZABLE_TASKS))
 def test_unserializable_return_fails(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     job = shared_batch(task_adapter, task_backend).job(label, api.form)
     result = job.outcome(task_backend)
@@ -175,7 +176,7 @@ def test_unserializable_return_fails(
 @clause("FAILURE-TIMESTAMPS")
 @pytest.mark.parametrize("label", FAILURES)
 def test_failure_timestamps(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     job, result = _failed(api, task_adapter, task_backend, label)
     problems = timestamp_problems(result, job.started, job.observed_at or job.started)

@@ -18,6 +18,7 @@ from hypothesis.stateful import (
 )
 
 from conformance import compat, evidence, tasks
+from conformance.adapters import Adapter
 from conformance.driver import Driver
 from conformance.jobs import new_token
 from conformance.statuses import FAILED, FINISHED, READY, RUNNING, SUCCESSFUL
@@ -211,7 +212,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
 
 @clause("LIFECYCLE-TRANSITIONS")
-def test_transitions_model(task_adapter: Any, task_backend: Any) -> None:
+def test_transitions_model(task_adapter: Adapter, task_backend: Any) -> None:
     machine = type(
         "Lifecycle", (LifecycleMachine,), {"driver": Driver(task_adapter, task_backend)}
     )
@@ -220,7 +221,7 @@ def test_transitions_model(task_adapter: Any, task_backend: Any) -> None:
 
 @clause("LIFECYCLE-READY-UNTIL-RUN")
 def test_ready_until_worker_runs(
-    api: Api, task_adapter: Any, task_backend: Any
+    api: Api, task_adapter: Adapter, task_backend: Any
 ) -> None:
     token = new_token()
     result = api.enqueue(tasks.capture, token)
@@ -253,7 +254,7 @@ def test_ready_until_worker_runs(
 
 @clause("LIFECYCLE-RUNNING-WHILE-EXECUTING")
 def test_running_while_executing(
-    api: Api, task_adapter: Any, task_backend: Any
+    api: Api, task_adapter: Adapter, task_backend: Any
 ) -> None:
     from django.db import connections
 
@@ -334,7 +335,9 @@ def test_running_while_executing(
 
 
 @clause("LIFECYCLE-UNEXECUTED-STAYS-READY")
-def test_unexecuted_stays_ready(api: Api, task_adapter: Any, task_backend: Any) -> None:
+def test_unexecuted_stays_ready(
+    api: Api, task_adapter: Adapter, task_backend: Any
+) -> None:
     result = api.enqueue(tasks.noop)
     Driver(task_adapter, task_backend).offer()
     time.sleep(0.1)

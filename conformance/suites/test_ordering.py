@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance import evidence, tasks
+from conformance.adapters import Adapter
 from conformance.driver import Driver
 from conformance.jobs import new_token
 from conformance.support import FORMS, Api, clause
@@ -45,7 +46,7 @@ def _enqueue_and_run(
 
 
 @clause("ORDERING-PRIORITY")
-def test_higher_priority_first(task_adapter: Any, task_backend: Any) -> None:
+def test_higher_priority_first(task_adapter: Adapter, task_backend: Any) -> None:
     enqueued, order, repro = _enqueue_and_run(
         Driver(task_adapter, task_backend), PRIORITIES
     )
@@ -60,7 +61,7 @@ def test_higher_priority_first(task_adapter: Any, task_backend: Any) -> None:
 
 
 @clause("ORDERING-TIES-FIFO")
-def test_ties_in_enqueue_order(task_adapter: Any, task_backend: Any) -> None:
+def test_ties_in_enqueue_order(task_adapter: Adapter, task_backend: Any) -> None:
     enqueued, order, repro = _enqueue_and_run(Driver(task_adapter, task_backend), TIES)
     priority = dict(enqueued)
     for level in sorted(set(TIES)):

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from conformance import tasks
+from conformance.adapters import Adapter
 from conformance.driver import Driver
 from conformance.settings_file import ALIAS_SECONDARY
 from conformance.support import (
@@ -102,7 +103,7 @@ def test_enqueued_result_round_trip(api: Api, task_backend: Any, protocol: int) 
 @clause("PICKLING-RESULT-ROUND-TRIP", requires=["executes"])
 @pytest.mark.parametrize("task_name", ["echo", "fail"])
 def test_finished_result_round_trip(
-    api: Api, task_adapter: Any, task_backend: Any, task_name: str
+    api: Api, task_adapter: Adapter, task_backend: Any, task_name: str
 ) -> None:
     args = ("x",) if task_name == "echo" else ()
     driver = Driver(task_adapter, task_backend)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from conformance.adapters import Adapter
 from conformance.driver import observable
 from conformance.result_comparison import field_differences, result_fields
 from conformance.shared_batch import Label, shared_batch
@@ -42,7 +43,7 @@ def _fresh(api: Api, task_backend: Any, result_id: str) -> Any:
 @clause("REFRESH-SHOWS-OUTCOME")
 @pytest.mark.parametrize("label", LABELS)
 def test_refresh_shows_outcome(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     job = shared_batch(task_adapter, task_backend).job(label, api.form)
     result = job.finished(task_backend)
@@ -67,7 +68,7 @@ def test_refresh_shows_outcome(
 @clause("REFRESH-KEEPS-INPUTS")
 @pytest.mark.parametrize("label", LABELS)
 def test_inputs_kept(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     job = shared_batch(task_adapter, task_backend).job(label, api.form)
     result = job.outcome(task_backend)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance import tasks
+from conformance.adapters import Adapter
 from conformance.driver import Driver
 from conformance.jobs import new_token
 from conformance.result_comparison import (
@@ -19,7 +20,7 @@ from conformance.violation import check, describe_exception
 FINISHED_LABELS = (Label.CAPTURE, Label.RETURN_SAMPLE, Label.FAIL_TASK_FAILURE)
 
 
-def _subjects(task_adapter: Any, task_backend: Any) -> dict[str, tuple[Any, str]]:
+def _subjects(task_adapter: Adapter, task_backend: Any) -> dict[str, tuple[Any, str]]:
     """Results to look at from elsewhere: label -> (task, id)."""
     subjects: dict[str, tuple[Any, str]] = {}
     driver = Driver(task_adapter, task_backend)
@@ -59,7 +60,7 @@ def _differences_or_error(expected: dict[str, Any], fetch: Any) -> str | None:
 
 
 @clause("RESULTS-ELSEWHERE-THREAD")
-def test_other_thread(task_adapter: Any, task_backend: Any) -> None:
+def test_other_thread(task_adapter: Adapter, task_backend: Any) -> None:
     subjects = _subjects(task_adapter, task_backend)
     expected = {label: _here(task_backend, rid) for label, (_, rid) in subjects.items()}
 
@@ -91,7 +92,7 @@ def test_other_thread(task_adapter: Any, task_backend: Any) -> None:
 
 
 @clause("RESULTS-ELSEWHERE-PROCESS")
-def test_other_process(task_adapter: Any, task_backend: Any) -> None:
+def test_other_process(task_adapter: Adapter, task_backend: Any) -> None:
     subjects = _subjects(task_adapter, task_backend)
     ids = {label: rid for label, (_, rid) in subjects.items()}
     expected = {

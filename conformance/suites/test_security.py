@@ -9,6 +9,7 @@ import pytest
 from django.utils.module_loading import import_string
 
 from conformance import evidence, tasks
+from conformance.adapters import Adapter
 from conformance.driver import Driver, check_worker_returned
 from conformance.jobs import new_token
 from conformance.statuses import FAILED
@@ -58,7 +59,7 @@ def _described(problem: BaseException | None) -> str:
     return describe_exception(problem) if problem is not None else ""
 
 
-def _bad_records(task_adapter: Any, task_backend: Any) -> BadRecords:
+def _bad_records(task_adapter: Adapter, task_backend: Any) -> BadRecords:
     cached = _CACHE.get(id(task_adapter))
     if cached is not None:
         return cached
@@ -93,7 +94,7 @@ def _bad_records(task_adapter: Any, task_backend: Any) -> BadRecords:
     return bad
 
 
-def _records(task_adapter: Any, task_backend: Any) -> BadRecords:
+def _records(task_adapter: Adapter, task_backend: Any) -> BadRecords:
     __tracebackhide__ = True
     bad = _bad_records(task_adapter, task_backend)
     if bad.setup_error is not None:
@@ -110,7 +111,7 @@ REPRO = (
 @clause("SECURITY-TAMPERED-PATH-NOT-EXECUTED")
 @pytest.mark.parametrize("label", sorted(TAMPERED))
 def test_tampered_path_not_executed(
-    task_adapter: Any, task_backend: Any, label: str
+    task_adapter: Adapter, task_backend: Any, label: str
 ) -> None:
     bad = _records(task_adapter, task_backend)
     marker = bad.markers[label]
@@ -124,7 +125,9 @@ def test_tampered_path_not_executed(
 
 @clause("SECURITY-TAMPERED-PATH-FAILS")
 @pytest.mark.parametrize("label", sorted(TAMPERED))
-def test_tampered_path_fails(task_adapter: Any, task_backend: Any, label: str) -> None:
+def test_tampered_path_fails(
+    task_adapter: Adapter, task_backend: Any, label: str
+) -> None:
     bad = _records(task_adapter, task_backend)
     result = bad.results[label]
     problem = bad.lookups.get(f"{label}, refresh")
@@ -138,7 +141,9 @@ def test_tampered_path_fails(task_adapter: Any, task_backend: Any, label: str) -
 
 @clause("SECURITY-MISSING-TASK-FAILS")
 @pytest.mark.parametrize("label", sorted(MISSING))
-def test_missing_task_fails(task_adapter: Any, task_backend: Any, label: str) -> None:
+def test_missing_task_fails(
+    task_adapter: Adapter, task_backend: Any, label: str
+) -> None:
     bad = _records(task_adapter, task_backend)
     result = bad.results[label]
     repro = REPRO.format(path=MISSING[label])
@@ -163,7 +168,7 @@ def test_missing_task_fails(task_adapter: Any, task_backend: Any, label: str) ->
 
 
 @clause("SECURITY-WORKER-SURVIVES")
-def test_worker_survives_bad_records(task_adapter: Any, task_backend: Any) -> None:
+def test_worker_survives_bad_records(task_adapter: Adapter, task_backend: Any) -> None:
     bad = _records(task_adapter, task_backend)
     repro = (
         "# four records with tampered or stale paths, then a good one:\n"
@@ -182,7 +187,7 @@ def test_worker_survives_bad_records(task_adapter: Any, task_backend: Any) -> No
 @clause("SECURITY-GET-RESULT-NO-IMPORT-ERROR")
 @pytest.mark.parametrize("label", sorted(MISSING))
 def test_get_result_does_not_leak_import_error(
-    task_adapter: Any, task_backend: Any, label: str
+    task_adapter: Adapter, task_backend: Any, label: str
 ) -> None:
     bad = _records(task_adapter, task_backend)
     leaks = {

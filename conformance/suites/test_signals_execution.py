@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from conformance import evidence
+from conformance.adapters import Adapter
 from conformance.shared_batch import Label, shared_batch
 from conformance.statuses import RUNNING
 from conformance.support import Api, clause
@@ -36,7 +37,7 @@ _PATIENCE = {"left": True}
 
 
 def _signals(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> tuple[Any, Any, list[evidence.RecordedSignal]]:
     job = shared_batch(task_adapter, task_backend).job(label, api.form)
     result = job.finished(task_backend)
@@ -62,7 +63,7 @@ def _names(events: list[evidence.RecordedSignal]) -> list[str]:
 @clause("SIGNALS-EXECUTION-ONCE-EACH")
 @pytest.mark.parametrize("label", LABELS)
 def test_each_signal_once(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     job, _, events = _signals(api, task_adapter, task_backend, label)
     counts = {
@@ -79,7 +80,7 @@ def test_each_signal_once(
 @clause("SIGNALS-EXECUTION-ORDER")
 @pytest.mark.parametrize("label", LABELS)
 def test_signal_order(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     job, _, events = _signals(api, task_adapter, task_backend, label)
     names = [
@@ -98,7 +99,7 @@ def test_signal_order(
 @clause("SIGNALS-EXECUTION-SENDER")
 @pytest.mark.parametrize("label", LABELS)
 def test_signal_sender(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     job, _, events = _signals(api, task_adapter, task_backend, label)
     running = [e for e in events if e.signal in {"started", "finished"}]
@@ -122,7 +123,7 @@ def test_signal_sender(
 @clause("SIGNALS-EXECUTION-STATUS")
 @pytest.mark.parametrize("label", LABELS)
 def test_signal_status(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     job, result, events = _signals(api, task_adapter, task_backend, label)
     seen = {e.signal: e.status for e in events if e.signal in {"started", "finished"}}

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 
 from conformance import evidence, strategies, tasks
+from conformance.adapters import Adapter
 from conformance.driver import Driver, observable, run_concurrently
 from conformance.jobs import new_token
 from conformance.result_comparison import timestamp_problems
@@ -37,7 +38,7 @@ RETURNS: dict[Label, Any] = {
 }
 
 
-def _succeeded(api: Api, task_adapter: Any, task_backend: Any, label: Label) -> Any:
+def _succeeded(api: Api, task_adapter: Adapter, task_backend: Any, label: Label) -> Any:
     job = shared_batch(task_adapter, task_backend).job(label, api.form)
     return job, job.finished(task_backend)
 
@@ -45,7 +46,7 @@ def _succeeded(api: Api, task_adapter: Any, task_backend: Any, label: Label) -> 
 @clause("SUCCESS-STATUS")
 @pytest.mark.parametrize("label", sorted(RETURNS))
 def test_returning_task_succeeds(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     job, result = _succeeded(api, task_adapter, task_backend, label)
     check(
@@ -73,7 +74,7 @@ def _return_value(result: Any, repro: str) -> Any:
 @clause("SUCCESS-RETURN-VALUE")
 @pytest.mark.parametrize("label", sorted(RETURNS))
 def test_return_value_is_json_round_trip(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     job, result = _succeeded(api, task_adapter, task_backend, label)
     expected = json_round_trip(RETURNS[label])
@@ -89,7 +90,9 @@ def test_return_value_is_json_round_trip(
 
 
 @clause("SUCCESS-RETURN-VALUE")
-def test_return_value_property(api: Api, task_adapter: Any, task_backend: Any) -> None:
+def test_return_value_property(
+    api: Api, task_adapter: Adapter, task_backend: Any
+) -> None:
     """Any JSON value (with tuples) comes back as its JSON round-trip."""
     driver = Driver(task_adapter, task_backend)
     jobs: list[tuple[Any, Any]] = []
@@ -120,7 +123,7 @@ def test_return_value_property(api: Api, task_adapter: Any, task_backend: Any) -
 @clause("SUCCESS-NO-ERRORS")
 @pytest.mark.parametrize("label", sorted(RETURNS))
 def test_no_errors(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     job, result = _succeeded(api, task_adapter, task_backend, label)
     check(
@@ -136,7 +139,7 @@ def test_no_errors(
 @clause("SUCCESS-TIMESTAMPS")
 @pytest.mark.parametrize("label", sorted(RETURNS))
 def test_timestamps(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     job, result = _succeeded(api, task_adapter, task_backend, label)
     problems = timestamp_problems(result, job.started, job.observed_at or job.started)
@@ -151,7 +154,7 @@ def test_timestamps(
 @clause("SUCCESS-SINGLE-ATTEMPT-TIMES")
 @pytest.mark.parametrize("label", sorted(RETURNS))
 def test_single_attempt_times(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     job, result = _succeeded(api, task_adapter, task_backend, label)
     if result.attempts != 1:
@@ -168,7 +171,7 @@ def test_single_attempt_times(
 @clause("SUCCESS-WORKER-IDS")
 @pytest.mark.parametrize("label", sorted(RETURNS))
 def test_worker_ids(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     job, result = _succeeded(api, task_adapter, task_backend, label)
     worker_ids = result.worker_ids
@@ -191,7 +194,7 @@ def test_worker_ids(
 @clause("SUCCESS-EXACTLY-ONCE")
 @pytest.mark.parametrize("label", [Label.CAPTURE, Label.AFTER])
 def test_exactly_once(
-    api: Api, task_adapter: Any, task_backend: Any, label: Label
+    api: Api, task_adapter: Adapter, task_backend: Any, label: Label
 ) -> None:
     batch = shared_batch(task_adapter, task_backend)
     job = batch.job(label, api.form)
@@ -211,7 +214,9 @@ def test_exactly_once(
 
 
 @clause("SUCCESS-EXACTLY-ONCE", requires=["worker_driven"])
-def test_exactly_once_with_two_workers(task_adapter: Any, task_backend: Any) -> None:
+def test_exactly_once_with_two_workers(
+    task_adapter: Adapter, task_backend: Any
+) -> None:
     """Two workers started together never both run a task (atomic claims)."""
     driver = Driver(task_adapter, task_backend)
     tokens = [new_token() for _ in range(TWO_WORKER_TASKS)]

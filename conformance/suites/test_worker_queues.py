@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance import evidence, tasks
+from conformance.adapters import Adapter
 from conformance.driver import Driver
 from conformance.jobs import new_token
 from conformance.statuses import READY
@@ -26,7 +27,9 @@ def _enqueue_per_queue() -> dict[str, list[tuple[str, Any]]]:
 
 
 @clause("WORKER-QUEUES-SELECTED")
-def test_worker_serves_selected_queues(task_adapter: Any, task_backend: Any) -> None:
+def test_worker_serves_selected_queues(
+    task_adapter: Adapter, task_backend: Any
+) -> None:
     driver = Driver(task_adapter, task_backend)
     jobs = _enqueue_per_queue()
     repro = (
@@ -75,7 +78,7 @@ def test_worker_serves_selected_queues(task_adapter: Any, task_backend: Any) -> 
 
 
 @clause("WORKER-QUEUES-ALL")
-def test_worker_serves_every_queue(task_adapter: Any, task_backend: Any) -> None:
+def test_worker_serves_every_queue(task_adapter: Adapter, task_backend: Any) -> None:
     jobs = _enqueue_per_queue()
     repro = (
         "for queue in ('queue-a', 'queue-b', 'default'):\n"
