@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from .driver import Driver, check_worker_returned, observable
-from .result_comparison import result_fields
+from .result_comparison import result_fields, timestamp_problems
 from .statuses import FINISHED
 from .support import FORMS, Api, result_summary
 from .violation import check, describe_exception
@@ -79,6 +79,23 @@ class Job:
         )
         observable(self.unobservable, backend, self.label)
         return self.result
+
+    def check(self, condition: object, *, expected: str, observed: Any) -> None:
+        """:func:`~conformance.violation.check`, reproduced by this job."""
+        __tracebackhide__ = True
+        check(condition, expected=expected, observed=observed, repro=self.repro)
+
+    def check_timestamps(self, result: Any) -> None:
+        """``result``'s timestamps are set, aware, ordered and within the job."""
+        __tracebackhide__ = True
+        problems = timestamp_problems(
+            result, self.started, self.observed_at or self.started
+        )
+        self.check(
+            not problems,
+            expected="timestamps set, aware, ordered, within the run",
+            observed="; ".join(problems),
+        )
 
     def finished(self, backend: Any) -> Any:
         """:meth:`outcome`, checked to be finished (the worker ran it)."""

@@ -32,8 +32,10 @@ if TYPE_CHECKING:
     from django.tasks.backends.base import BaseTaskBackend
 
     from .adapters import Adapter
+    from .driver import Driver
     from .report import ConformanceReport
     from .requirements import Environment
+    from .shared_batch import SharedBatches
     from .spec import Clause
     from .support import Api, SignalLog
 
@@ -623,6 +625,22 @@ def task_backend(task_environment: Environment) -> BaseTaskBackend:
 def task_adapter(task_environment: Environment) -> Adapter:
     """How to make the backend run its tasks (:class:`conformance.adapters.Adapter`)."""
     return task_environment.adapter
+
+
+@pytest.fixture(scope="session")
+def task_driver(task_environment: Environment) -> Driver:
+    """Runs the backend's tasks and waits for them (:class:`conformance.driver.Driver`)."""
+    from .driver import Driver
+
+    return Driver(task_environment.adapter, task_environment.backend)
+
+
+@pytest.fixture(scope="session")
+def shared_batches(task_environment: Environment) -> SharedBatches:
+    """The jobs the outcome clauses share, run once (:mod:`conformance.shared_batch`)."""
+    from .shared_batch import shared_batch
+
+    return shared_batch(task_environment.adapter, task_environment.backend)
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .statuses import SUCCESSFUL
+from .violation import check
 
 #: Clock and storage-precision slack when a timestamp is compared with the
 #: kit's own clock (a store may keep whole seconds; a worker may be remote).
@@ -66,6 +67,17 @@ def field_differences(expected: dict[str, Any], observed: dict[str, Any]) -> lis
         for name in sorted(set(expected) | set(observed))
         if expected.get(name) != observed.get(name)
     ]
+
+
+def check_fields(
+    want: dict[str, Any], got: dict[str, Any], *, expected: str, repro: str = ""
+) -> None:
+    """``got`` has the fields ``want`` has (:func:`field_differences`)."""
+    __tracebackhide__ = True
+    differences = field_differences(want, got)
+    check(
+        not differences, expected=expected, observed="; ".join(differences), repro=repro
+    )
 
 
 TIMESTAMPS = ("enqueued_at", "started_at", "last_attempted_at", "finished_at")

@@ -120,6 +120,12 @@ class SharedBatches:
         name = "base-exceptions" if label in BASE_EXCEPTION_LABELS else "main"
         return self.group(name).job(label, form)
 
+    def finished(self, label: Label, form: str) -> tuple[Job, Any]:
+        """The job and its result, checked to be finished (:meth:`Job.finished`)."""
+        __tracebackhide__ = True
+        job = self.job(label, form)
+        return job, job.finished(self.backend)
+
     @property
     def rerun_error(self) -> BaseException | None:
         return self.group("main").rerun_error

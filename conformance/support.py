@@ -263,6 +263,30 @@ def json_difference(expected: Any, observed: Any, where: str = "value") -> str |
     return f"{where}: expected {expected!r}, observed {observed!r}"
 
 
+def check_json(
+    want: Any, got: Any, where: str = "value", *, expected: str = "", repro: str = ""
+) -> None:
+    """``got`` is the JSON value ``want``, to the type (:func:`json_difference`)."""
+    __tracebackhide__ = True
+    difference = json_difference(want, got, where)
+    check(
+        difference is None,
+        expected=expected or repr(want),
+        observed=difference or "",
+        repro=repro,
+    )
+
+
+def check_received(received: Any, args: Any, kwargs: Any, *, repro: str) -> None:
+    """A task's recorded run (``received``) got the JSON round-trip of
+    ``args`` and ``kwargs``."""
+    __tracebackhide__ = True
+    expected = {"args": json_round_trip(list(args)), "kwargs": json_round_trip(kwargs)}
+    # The function's *args is a tuple by Python's rules: compare its items.
+    observed = {"args": list(received["args"]), "kwargs": received["kwargs"]}
+    check_json(expected, observed, "received", repro=repro)
+
+
 def answer_or_none(
     action: Callable[[], T],
     backend: Any,
