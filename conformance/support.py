@@ -449,6 +449,23 @@ def using_text(options: dict[str, Any]) -> str:
     return "using(" + ", ".join(f"{k}={v!r}" for k, v in options.items()) + ")"
 
 
+def check_using_refused(
+    task: Any, expression: str, *, why: str = "", **options: Any
+) -> None:
+    """``task.using(**options)`` raises InvalidTask (``why``: which rule says so).
+
+    ``expression`` builds ``task``, for the reproduction.
+    """
+    __tracebackhide__ = True
+    call = using_text(options)
+    check_raises(
+        lambda: task.using(**options),
+        compat.InvalidTask,
+        expected=f"{call} raises InvalidTask{why}",
+        repro=f"{expression}.{call}",
+    )
+
+
 def deferred(task: Any) -> Any:
     """``task`` to run in an hour (gate the test on ``supports_defer``)."""
     return task.using(run_after=in_an_hour())

@@ -21,7 +21,13 @@ from hypothesis import given
 from conformance import compat, definition_targets, tasks
 from conformance.settings_file import ALIAS_OPEN_QUEUES, ALIAS_SECONDARY
 from conformance.strategies import aware_datetimes, naive_datetimes
-from conformance.support import check_raises, check_returns, clause, not_applicable
+from conformance.support import (
+    check_raises,
+    check_returns,
+    check_using_refused,
+    clause,
+    not_applicable,
+)
 from conformance.violation import check
 
 targets = definition_targets
@@ -325,11 +331,8 @@ def test_aware_run_after_accepted(run_after: datetime) -> None:
     ids=["aware-future", "aware-past", "naive"],
 )
 def test_run_after_rejected_without_defer(run_after: datetime) -> None:
-    check_raises(
-        lambda: tasks.noop.using(run_after=run_after),
-        compat.InvalidTask,
-        expected="using(run_after=...) raises InvalidTask (supports_defer=False)",
-        repro=f"tasks.noop.using(run_after={run_after!r})",
+    check_using_refused(
+        tasks.noop, "tasks.noop", why=" (supports_defer=False)", run_after=run_after
     )
 
 
@@ -338,11 +341,8 @@ def test_run_after_rejected_without_defer(run_after: datetime) -> None:
 def test_naive_run_after_rejected(run_after: datetime) -> None:
     if not settings.USE_TZ:
         not_applicable("USE_TZ is False in the settings under test")
-    check_raises(
-        lambda: tasks.noop.using(run_after=run_after),
-        compat.InvalidTask,
-        expected="using(run_after=<naive datetime>) raises InvalidTask (USE_TZ=True)",
-        repro=f"tasks.noop.using(run_after={run_after!r})",
+    check_using_refused(
+        tasks.noop, "tasks.noop", why=" (naive, USE_TZ=True)", run_after=run_after
     )
 
 

@@ -185,14 +185,7 @@ def _check_not_stored(api: Api, kind: str, args: Any, kwargs: Any) -> int:
             repro=repro,
         )
         return 0
-    for name in ("args", "kwargs"):
-        problem = _unserializable_in(getattr(result, name))
-        check(
-            problem is None,
-            expected=f"the {kind} is refused, or result.{name} holds only JSON",
-            observed=f"result.{name} = {getattr(result, name)!r}: {problem}",
-            repro=repro,
-        )
+    _check_only_json(result, "result", kind, repro)
     fetched = answer_or_none(
         lambda: api.get_result(tasks.echo, result.id),
         tasks.echo.get_backend(),
@@ -201,15 +194,23 @@ def _check_not_stored(api: Api, kind: str, args: Any, kwargs: Any) -> int:
     )
     if fetched is None:
         return 1
+    repro += f"\ntasks.echo.{api.name('get_result')}(result.id)"
+    _check_only_json(fetched, "get_result(id)", kind, repro)
+    return 1
+
+
+def _check_only_json(source: Any, where: str, kind: str, repro: str) -> None:
+    """``source``'s args and kwargs hold only JSON, where the ``kind`` got in."""
+    __tracebackhide__ = True
     for name in ("args", "kwargs"):
-        problem = _unserializable_in(getattr(fetched, name))
+        value = getattr(source, name)
+        problem = _unserializable_in(value)
         check(
             problem is None,
-            expected=f"the {kind} is refused, or the stored {name} hold only JSON",
-            observed=f"get_result(id).{name} = {getattr(fetched, name)!r}: {problem}",
-            repro=repro + f"\ntasks.echo.{api.name('get_result')}(result.id)",
+            expected=f"the {kind} is refused, or {where}.{name} holds only JSON",
+            observed=f"{where}.{name} = {value!r}: {problem}",
+            repro=repro,
         )
-    return 1
 
 
 @clause("JSON-ARGS-SNAPSHOT")

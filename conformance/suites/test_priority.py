@@ -7,20 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance import compat, tasks
-from conformance.support import Api, check_raises, check_returns, clause
+from conformance.support import Api, check_returns, check_using_refused, clause
 from conformance.violation import check
 
 LOW, HIGH = compat.TASK_MIN_PRIORITY, compat.TASK_MAX_PRIORITY
-
-
-def _check_refused(priority: object, why: str = "") -> None:
-    __tracebackhide__ = True
-    check_raises(
-        lambda: tasks.noop.using(priority=priority),
-        compat.InvalidTask,
-        expected=f"using(priority={priority!r}) raises InvalidTask{why}",
-        repro=f"tasks.noop.using(priority={priority!r})",
-    )
 
 
 @clause("PRIORITY-IN-RANGE-ACCEPTED")
@@ -51,7 +41,7 @@ def test_in_range_priority_accepted_by_enqueue(api: Api, priority: int) -> None:
     priority=st.one_of(st.integers(max_value=LOW - 1), st.integers(min_value=HIGH + 1))
 )
 def test_out_of_range_priority_rejected(priority: int) -> None:
-    _check_refused(priority)
+    check_using_refused(tasks.noop, "tasks.noop", priority=priority)
 
 
 @clause("PRIORITY-FRACTIONAL-REJECTED")
@@ -61,7 +51,7 @@ def test_out_of_range_priority_rejected(priority: int) -> None:
     )
 )
 def test_fractional_priority_rejected(priority: float) -> None:
-    _check_refused(priority)
+    check_using_refused(tasks.noop, "tasks.noop", priority=priority)
 
 
 @clause("PRIORITY-UNSUPPORTED-REJECTED")
@@ -69,4 +59,6 @@ def test_fractional_priority_rejected(priority: float) -> None:
     priority=st.integers(min_value=LOW, max_value=HIGH).filter(lambda value: value != 0)
 )
 def test_non_zero_priority_rejected_when_unsupported(priority: int) -> None:
-    _check_refused(priority, " (supports_priority=False)")
+    check_using_refused(
+        tasks.noop, "tasks.noop", why=" (supports_priority=False)", priority=priority
+    )

@@ -15,6 +15,7 @@ from conformance.support import (
     Api,
     check_raises,
     check_returns,
+    check_using_refused,
     clause,
     open_queue_task,
 )
@@ -81,11 +82,8 @@ def test_configured_queue_accepted_by_using_and_enqueue(
 @clause("QUEUES-UNKNOWN-REJECTED")
 @given(queue_name=unknown_queue_names(QUEUES))
 def test_unknown_queue_rejected_by_using(queue_name: str) -> None:
-    check_raises(
-        lambda: tasks.noop.using(queue_name=queue_name),
-        compat.InvalidTask,
-        expected=f"using(queue_name={queue_name!r}) raises InvalidTask (QUEUES={QUEUES})",
-        repro=f"tasks.noop.using(queue_name={queue_name!r})",
+    check_using_refused(
+        tasks.noop, "tasks.noop", why=f" (QUEUES={QUEUES})", queue_name=queue_name
     )
 
 

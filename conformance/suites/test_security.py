@@ -102,6 +102,25 @@ def _records(task_adapter: Adapter, task_backend: Any) -> BadRecords:
     return bad
 
 
+def _check_ended_failed(
+    bad: BadRecords, label: str, *, expected: str, repro: str, with_error: bool = False
+) -> Any:
+    """The bad record ``label`` was refreshed and ended FAILED (``with_error``:
+    with a TaskError); its result."""
+    __tracebackhide__ = True
+    result = bad.results[label]
+    problem = bad.lookups.get(f"{label}, refresh")
+    check(
+        problem is None
+        and result.status == FAILED
+        and (bool(result.errors) or not with_error),
+        expected=expected,
+        observed=_described(problem) or f"{summary(result)}, errors={result.errors!r}",
+        repro=repro,
+    )
+    return result
+
+
 REPRO = (
     "result = tasks.echo.enqueue('/tmp/marker')\n"
     "# rewrite the stored path of result.id to {path!r}, then run the worker"
@@ -129,12 +148,10 @@ def test_tampered_path_fails(
     task_adapter: Adapter, task_backend: Any, label: str
 ) -> None:
     bad = _records(task_adapter, task_backend)
-    result = bad.results[label]
-    problem = bad.lookups.get(f"{label}, refresh")
-    check(
-        problem is None and result.status == FAILED,
+    _check_ended_failed(
+        bad,
+        label,
         expected="the tampered record ends FAILED",
-        observed=_described(problem) or summary(result),
         repro=REPRO.format(path=TAMPERED[label]),
     )
 
@@ -145,14 +162,13 @@ def test_missing_task_fails(
     task_adapter: Adapter, task_backend: Any, label: str
 ) -> None:
     bad = _records(task_adapter, task_backend)
-    result = bad.results[label]
     repro = REPRO.format(path=MISSING[label])
-    problem = bad.lookups.get(f"{label}, refresh")
-    check(
-        problem is None and result.status == FAILED and result.errors,
+    result = _check_ended_failed(
+        bad,
+        label,
         expected="a record whose task no longer imports ends FAILED with an error",
-        observed=_described(problem) or f"{summary(result)}, errors={result.errors!r}",
         repro=repro,
+        with_error=True,
     )
     path = result.errors[-1].exception_class_path
     try:

@@ -15,6 +15,7 @@ from conformance.support import (
     Api,
     check_raises,
     check_returns,
+    check_using_refused,
     clause,
     every_option,
     open_queue_task,
@@ -67,6 +68,14 @@ def base_task(name: str, backend: Any) -> tuple[Any, str]:
     return getattr(tasks, name), f"tasks.{name}"
 
 
+def _drawn(
+    backend: Any, base: str, data: st.DataObject
+) -> tuple[Any, str, dict[str, Any]]:
+    """The Task named ``base``, its expression, and using() keywords drawn for it."""
+    original, expression = base_task(base, backend)
+    return original, expression, data.draw(changes_strategy(backend), label="changes")
+
+
 def _derive(original: Any, changes: dict[str, Any], expression: str) -> Any:
     __tracebackhide__ = True
     return check_returns(
@@ -82,8 +91,7 @@ def _derive(original: Any, changes: dict[str, Any], expression: str) -> Any:
 def test_using_returns_new_task(
     task_backend: Any, base: str, data: st.DataObject
 ) -> None:
-    original, expression = base_task(base, task_backend)
-    changes = data.draw(changes_strategy(task_backend), label="changes")
+    original, expression, changes = _drawn(task_backend, base, data)
     before = snapshot(original)
     if all(before[name] == value for name, value in changes.items()):
         return  # nothing differs: returning an equal object is not observable
@@ -106,8 +114,7 @@ def test_using_returns_new_task(
 def test_using_leaves_original_unchanged(
     task_backend: Any, base: str, data: st.DataObject
 ) -> None:
-    original, expression = base_task(base, task_backend)
-    changes = data.draw(changes_strategy(task_backend), label="changes")
+    original, expression, changes = _drawn(task_backend, base, data)
     before = snapshot(original)
     _derive(original, changes, expression)
     after = snapshot(original)
@@ -125,8 +132,7 @@ def test_using_leaves_original_unchanged(
 def test_using_applies_changes(
     task_backend: Any, base: str, data: st.DataObject
 ) -> None:
-    original, expression = base_task(base, task_backend)
-    changes = data.draw(changes_strategy(task_backend), label="changes")
+    original, expression, changes = _drawn(task_backend, base, data)
     expected = {**snapshot(original), **changes}
     derived = _derive(original, changes, expression)
     observed = snapshot(derived)
@@ -179,12 +185,7 @@ def test_using_rejects_unknown_queue(
     task_backend: Any, base: str, queue_name: str
 ) -> None:
     original, expression = base_task(base, task_backend)
-    check_raises(
-        lambda: original.using(queue_name=queue_name),
-        compat.InvalidTask,
-        expected=f"using(queue_name={queue_name!r}) raises InvalidTask",
-        repro=f"{expression}.using(queue_name={queue_name!r})",
-    )
+    check_using_refused(original, expression, queue_name=queue_name)
 
 
 @clause("USING-REVALIDATES")
@@ -196,12 +197,7 @@ def test_using_rejects_invalid_priority(
     task_backend: Any, base: str, priority: float
 ) -> None:
     original, expression = base_task(base, task_backend)
-    check_raises(
-        lambda: original.using(priority=priority),
-        compat.InvalidTask,
-        expected=f"using(priority={priority!r}) raises InvalidTask",
-        repro=f"{expression}.using(priority={priority!r})",
-    )
+    check_using_refused(original, expression, priority=priority)
 
 
 @clause("USING-REVALIDATES")
