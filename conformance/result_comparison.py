@@ -61,9 +61,16 @@ def result_fields(result: Any) -> dict[str, Any]:
     return fields
 
 
-def field_differences(expected: dict[str, Any], observed: dict[str, Any]) -> list[str]:
+def field_differences(
+    expected: dict[str, Any],
+    observed: dict[str, Any],
+    *,
+    sides: tuple[str, str] = ("expected", "observed"),
+) -> list[str]:
+    """Each field that differs, with both values (``sides`` names them)."""
+    mine, theirs = sides
     return [
-        f"{name}: expected {expected.get(name)!r}, observed {observed.get(name)!r}"
+        f"{name}: {mine} {expected.get(name)!r}, {theirs} {observed.get(name)!r}"
         for name in sorted(set(expected) | set(observed))
         if expected.get(name) != observed.get(name)
     ]

@@ -44,6 +44,11 @@ def _enqueue_at(
     return jobs
 
 
+def _enqueue_call(api: Api, run_after: datetime) -> str:
+    """How :func:`_enqueue_at` enqueued a task, for reproductions."""
+    return f"tasks.capture.using(run_after={run_after!r}).{api.name('enqueue')}('t')"
+
+
 def _whole_seconds_after(seconds: float) -> datetime:
     """An instant at least ``seconds`` ahead, in whole seconds (any store keeps it)."""
     return (now() + timedelta(seconds=seconds + 1)).replace(microsecond=0)
@@ -67,10 +72,7 @@ def test_not_before_run_after(task_driver: Driver) -> None:
     )
     task_driver.run_checked(repro=repro)
     for api, token, run_after, result in jobs:
-        repro = (
-            f"tasks.capture.using(run_after={run_after!r}).{api.name('enqueue')}('t')\n"
-            "# run the worker now"
-        )
+        repro = f"{_enqueue_call(api, run_after)}\n# run the worker now"
         check(
             evidence.runs(token) == [],
             expected=f"not run before {run_after.isoformat()}",
@@ -100,15 +102,12 @@ def test_runs_once_due(task_driver: Driver) -> None:
             len(evidence.runs(token)) == 1,
             expected=f"a task due since {run_after.isoformat()} runs at the next worker run",
             observed=f"it ran {len(evidence.runs(token))} time(s)",
-            repro=f"tasks.capture.using(run_after={run_after!r}).{api.name('enqueue')}('t')",
+            repro=_enqueue_call(api, run_after),
         )
     time.sleep(max(0.0, (due - now()).total_seconds()) + 0.05)
     task_driver.run_checked(repro=repro)
     for api, token, run_after, result in jobs:
-        repro = (
-            f"tasks.capture.using(run_after={run_after!r}).{api.name('enqueue')}('t')\n"
-            "# run the worker once run_after has passed"
-        )
+        repro = f"{_enqueue_call(api, run_after)}\n# run the worker once run_after has passed"
         check(
             len(evidence.runs(token)) == 1,
             expected=f"once {run_after.isoformat()} has passed, the worker runs it",

@@ -45,6 +45,14 @@ DECORATOR_FORMS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def _check_refused(define: Callable[[], Any], what: str, repro: str) -> None:
+    """``define()`` raises InvalidTask: ``what`` is not a valid Task."""
+    __tracebackhide__ = True
+    check_raises(
+        define, compat.InvalidTask, expected=f"{what} raises InvalidTask", repro=repro
+    )
+
+
 def _defined(define: Callable[[], Any], what: str, repro: str) -> Any:
     """The Task ``define()`` returns; the clause fails where it raises."""
     __tracebackhide__ = True
@@ -211,11 +219,10 @@ NOT_MODULE_LEVEL: dict[str, Callable[[], Any]] = {
 @pytest.mark.parametrize("form", ["@task", "@task()"])
 def test_not_module_level_function_rejected(kind: str, form: str) -> None:
     target = NOT_MODULE_LEVEL[kind]()
-    check_raises(
+    _check_refused(
         lambda: DECORATOR_FORMS[form](target),
-        compat.InvalidTask,
-        expected=f"{form} on a {kind} raises InvalidTask",
-        repro=f"{form} applied to a {kind}: {target!r}",
+        f"{form} on a {kind}",
+        f"{form} applied to a {kind}: {target!r}",
     )
 
 
@@ -240,11 +247,10 @@ def test_takes_context_without_context_parameter_rejected(func: Any) -> None:
         expected=f"@task (takes_context=False) accepts {signature}",
         repro=f"@task\n{signature}: ...",
     )
-    check_raises(
+    _check_refused(
         lambda: compat.task(takes_context=True)(func),
-        compat.InvalidTask,
-        expected=f"@task(takes_context=True) on {signature} raises InvalidTask",
-        repro=f"@task(takes_context=True)\n{signature}: ...",
+        f"@task(takes_context=True) on {signature}",
+        f"@task(takes_context=True)\n{signature}: ...",
     )
 
 
@@ -263,11 +269,10 @@ def test_coroutine_rejected_without_async_support(decorator: str, func: Any) -> 
         "@task(backend=ALIAS_OPEN_QUEUES)": compat.task(backend=ALIAS_OPEN_QUEUES),
         "@task(takes_context=True)": compat.task(takes_context=True),
     }
-    check_raises(
+    _check_refused(
         lambda: decorators[decorator](func),
-        compat.InvalidTask,
-        expected=f"{decorator} on a coroutine function raises InvalidTask",
-        repro=f"{decorator}\nasync def {func.__name__}{inspect.signature(func)}: ...",
+        f"{decorator} on a coroutine function",
+        f"{decorator}\nasync def {func.__name__}{inspect.signature(func)}: ...",
     )
 
 

@@ -137,7 +137,7 @@ def _check_variants_not_confused(
             f"result = tasks.noop.{api.name('enqueue')}()  # id {original!r}\n"
             f'task_backends["default"].{api.name("get_result")}({variant!r})'
         )
-        found, error = outcome_of(lambda: api.get_result(backend, variant))  # noqa: B023
+        found, error = outcome_of(lambda: api.get_result(backend, variant))  # noqa: B023 - called at once
         if error is not None:
             check(
                 isinstance(error, compat.TaskResultDoesNotExist | NotImplementedError),

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from conformance import compat, tasks
-from conformance.adapters import Adapter
 from conformance.driver import Driver
 from conformance.support import (
     RESULT_FIELDS,
@@ -141,18 +140,14 @@ def test_fetched_result_is_frozen(api: Api, task_backend: Any) -> None:
 
 
 @clause("IMMUTABILITY-RESULT", requires=["executes"])
-def test_finished_result_is_frozen(
-    api: Api, task_adapter: Adapter, task_backend: Any
-) -> None:
-    result = Driver(task_adapter, task_backend).finished(api, tasks.echo, 1)
+def test_finished_result_is_frozen(api: Api, task_driver: Driver) -> None:
+    result = task_driver.finished(api, tasks.echo, 1)
     check_frozen(result, RESULT_FIELDS, RESULT_PROPERTIES, "result  # finished")
 
 
 @clause("IMMUTABILITY-ERROR")
-def test_task_error_is_frozen(
-    api: Api, task_adapter: Adapter, task_backend: Any
-) -> None:
-    result = Driver(task_adapter, task_backend).finished(api, tasks.fail)
+def test_task_error_is_frozen(api: Api, task_driver: Driver) -> None:
+    result = task_driver.finished(api, tasks.fail)
     if not result.errors:
         not_applicable(f"the failed result holds no TaskError (status {result.status})")
     for error in result.errors:
@@ -160,9 +155,8 @@ def test_task_error_is_frozen(
 
 
 @clause("IMMUTABILITY-CONTEXT")
-def test_context_is_frozen(api: Api, task_adapter: Adapter, task_backend: Any) -> None:
-    driver = Driver(task_adapter, task_backend)
-    result = driver.finished(api, tasks.try_mutating_context)
+def test_context_is_frozen(api: Api, task_driver: Driver) -> None:
+    result = task_driver.finished(api, tasks.try_mutating_context)
     if result.status != compat.TaskResultStatus.SUCCESSFUL:
         errors = [e.exception_class_path for e in result.errors]
         not_applicable(f"try_mutating_context ended {result.status} {errors}")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from conformance import evidence, tasks
-from conformance.adapters import Adapter
 from conformance.driver import Driver
 from conformance.jobs import new_token
 from conformance.support import FORMS, Api, clause
@@ -46,10 +43,8 @@ def _enqueue_and_run(
 
 
 @clause("ORDERING-PRIORITY")
-def test_higher_priority_first(task_adapter: Adapter, task_backend: Any) -> None:
-    enqueued, order, repro = _enqueue_and_run(
-        Driver(task_adapter, task_backend), PRIORITIES
-    )
+def test_higher_priority_first(task_driver: Driver) -> None:
+    enqueued, order, repro = _enqueue_and_run(task_driver, PRIORITIES)
     priority = dict(enqueued)
     started = [priority[token] for token in order]
     check(
@@ -61,8 +56,8 @@ def test_higher_priority_first(task_adapter: Adapter, task_backend: Any) -> None
 
 
 @clause("ORDERING-TIES-FIFO")
-def test_ties_in_enqueue_order(task_adapter: Adapter, task_backend: Any) -> None:
-    enqueued, order, repro = _enqueue_and_run(Driver(task_adapter, task_backend), TIES)
+def test_ties_in_enqueue_order(task_driver: Driver) -> None:
+    enqueued, order, repro = _enqueue_and_run(task_driver, TIES)
     priority = dict(enqueued)
     for level in sorted(set(TIES)):
         expected = [token for token, p in enqueued if p == level]

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from conformance import tasks
-from conformance.adapters import Adapter
 from conformance.driver import Driver
+from conformance.result_comparison import field_differences
 from conformance.settings_file import ALIAS_SECONDARY
 from conformance.support import (
     RESULT_FIELDS,
@@ -34,11 +34,7 @@ def _fields(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
 
 def _differences(expected: dict[str, Any], observed: dict[str, Any]) -> str:
     """Only the fields that differ: whole results drown the message."""
-    return "; ".join(
-        f"{name}: {expected[name]!r} became {observed[name]!r}"
-        for name in expected
-        if observed.get(name) != expected[name]
-    )
+    return "; ".join(field_differences(expected, observed, sides=("was", "now")))
 
 
 def _result_fields(result: Any) -> dict[str, Any]:
@@ -103,11 +99,10 @@ def test_enqueued_result_round_trip(api: Api, task_backend: Any, protocol: int) 
 @clause("PICKLING-RESULT-ROUND-TRIP", requires=["executes"])
 @pytest.mark.parametrize("task_name", ["echo", "fail"])
 def test_finished_result_round_trip(
-    api: Api, task_adapter: Adapter, task_backend: Any, task_name: str
+    api: Api, task_driver: Driver, task_name: str
 ) -> None:
     args = ("x",) if task_name == "echo" else ()
-    driver = Driver(task_adapter, task_backend)
-    result = driver.finished(api, getattr(tasks, task_name), *args)
+    result = task_driver.finished(api, getattr(tasks, task_name), *args)
     _check_result_round_trip(
         result, pickle.HIGHEST_PROTOCOL, f"<finished result of tasks.{task_name}>"
     )

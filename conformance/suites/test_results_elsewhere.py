@@ -10,6 +10,7 @@ from conformance.driver import Driver
 from conformance.jobs import new_token
 from conformance.result_comparison import (
     comparable,
+    field_differences,
     fields_in_other_process,
     result_fields,
 )
@@ -17,6 +18,8 @@ from conformance.shared_batch import Label, shared_batch
 from conformance.support import FORMS, Api, clause, in_an_hour, in_other_thread
 from conformance.violation import check, describe_exception
 
+#: How a difference names the two results: this thread's, and the other's.
+HERE_THERE = ("here", "there")
 FINISHED_LABELS = (Label.CAPTURE, Label.RETURN_SAMPLE, Label.FAIL_TASK_FAILURE)
 
 
@@ -51,12 +54,7 @@ def _differences_or_error(expected: dict[str, Any], fetch: Any) -> str | None:
         observed = result_fields(fetch())
     except Exception as exc:
         return describe_exception(exc)
-    wrong = [
-        f"{name}: here {expected.get(name)!r}, there {observed.get(name)!r}"
-        for name in sorted(set(expected) | set(observed))
-        if expected.get(name) != observed.get(name)
-    ]
-    return "; ".join(wrong) or None
+    return "; ".join(field_differences(expected, observed, sides=HERE_THERE)) or None
 
 
 @clause("RESULTS-ELSEWHERE-THREAD")
@@ -111,12 +109,10 @@ def test_other_process(task_adapter: Adapter, task_backend: Any) -> None:
             if "error" in answer:
                 wrong.append(f"{how} raised {answer['error']}")
                 continue
-            there = answer["fields"]
-            wrong += [
-                f"{how}: {name}: here {expected[label].get(name)!r}, there {there.get(name)!r}"
-                for name in sorted(set(expected[label]) | set(there))
-                if expected[label].get(name) != there.get(name)
-            ]
+            differences = field_differences(
+                expected[label], answer["fields"], sides=HERE_THERE
+            )
+            wrong += [f"{how}: {difference}" for difference in differences]
     check(
         not wrong,
         expected="every field equal when fetched from another process with the same settings",

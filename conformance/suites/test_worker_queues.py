@@ -60,7 +60,7 @@ def test_worker_serves_selected_queues(task_driver: Driver) -> None:
     for queue in ("queue-b", "default"):
         for _, result in jobs[queue]:
             answered = answer_or_none(
-                lambda: [backend.get_result(result.id), result.refresh()],  # noqa: B023
+                lambda: [backend.get_result(result.id), result.refresh()],  # noqa: B023 - called at once
                 backend,
                 what="get_result and refresh",
                 repro=repro,
