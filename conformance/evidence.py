@@ -127,6 +127,16 @@ def runs(token: str) -> list[Any]:
     return [decode(json.loads(line)["payload"]) for line in lines if line]
 
 
+def await_runs(token: str, timeout: float) -> list[Any]:
+    """:func:`runs` of ``token``, waiting up to ``timeout`` for the first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = runs(token)
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
+
+
 def start_order(tokens: list[str]) -> list[str]:
     """``tokens`` in the order their executions started (repeats kept)."""
     wanted = {_safe(token): token for token in tokens}

@@ -20,11 +20,24 @@ import shutil
 import tempfile
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .settings_file import ENV_VAR, KitConfig
+
+if TYPE_CHECKING:
+    # Types only: the plugin loads in every pytest run, and must stay light
+    # (and Django-free) in the runs that do not test a backend.
+    from django.tasks.backends.base import BaseTaskBackend
+
+    from .adapters import Adapter
+    from .driver import Driver
+    from .report import ConformanceReport
+    from .requirements import Environment
+    from .shared_batch import SharedBatches
+    from .spec import Clause
+    from .support import Api, SignalLog
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 SETTINGS_MODULE = "conformance.django_settings"
@@ -108,11 +121,31 @@ class KitState:
         self.config = config
         self.workdir = workdir
         self.owns_workdir = owns_workdir
-        self.environment: Any = None  # requirements.Environment, after setup
-        self.report: Any = None  # report.ConformanceReport
+        #: Set by pytest_configure, once Django is set up.
+        self._environment: Environment | None = None
+        self._report: ConformanceReport | None = None
         self.saved_env: dict[str, str | None] = {}
         #: The adapter was unsettled at collection: gate again once probed.
         self.probe_gating = False
+
+    def configured(self, environment: Environment, report: ConformanceReport) -> None:
+        self._environment, self._report = environment, report
+
+    @property
+    def is_configured(self) -> bool:
+        return self._environment is not None and self._report is not None
+
+    @property
+    def environment(self) -> Environment:
+        """The backend under test with its adapter (after pytest_configure)."""
+        assert self._environment is not None, "the kit is not configured yet"
+        return self._environment
+
+    @property
+    def report(self) -> ConformanceReport:
+        """The run's conformance report (after pytest_configure)."""
+        assert self._report is not None, "the kit is not configured yet"
+        return self._report
 
 
 def _kit_config(early_config: pytest.Config, workdir: Path) -> KitConfig:
@@ -213,7 +246,12 @@ def _state(config: pytest.Config) -> KitState | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "clause(id): the spec clause a test checks")
+    config.addinivalue_line(
+        "markers", "clause(id, requires=()): the spec clause a test checks"
+    )
+    config.addinivalue_line(
+        "markers", "requires(*names): what a test or parametrized case needs"
+    )
     state = _state(config)
     if state is None:
         return
@@ -239,13 +277,16 @@ def pytest_configure(config: pytest.Config) -> None:
         worker_path=_option(config, "task_worker"),
         timeout=timeout,
     )
-    state.environment = Environment(backend=backend, adapter=adapter)
-    state.report = ConformanceReport(
-        backend=state.config.backend,
-        django=compat.api_version_label(),
-        kit=_kit_version(),
-        flags=state.environment.flags(),
-        adapter=adapter.describe(),
+    environment = Environment(backend=backend, adapter=adapter)
+    state.configured(
+        environment,
+        ConformanceReport(
+            backend=state.config.backend,
+            django=compat.api_version_label(),
+            kit=_kit_version(),
+            flags=environment.flags(),
+            adapter=adapter.describe(),
+        ),
     )
     config.pluginmanager.register(_OutcomeRecorder(state), "conformance-outcomes")
 
@@ -274,7 +315,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     state = _state(config)
-    if state is None or state.report is None:
+    if state is None or not state.is_configured:
         return None
     report = state.report
     flags = ", ".join(f"{k}={v}" for k, v in sorted(report.flags.items()))
@@ -291,6 +332,18 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 def clause_of(item: pytest.Item) -> str | None:
     marker = item.get_closest_marker("clause")
     return str(marker.args[0]) if marker else None
+
+
+def requirements_of(item: pytest.Item) -> tuple[str, ...]:
+    """What the test needs beyond its clause: ``clause(..., requires=)`` and
+    ``requires(...)`` marks (the latter on parametrized cases too)."""
+    needed: list[str] = []
+    marker = item.get_closest_marker("clause")
+    if marker is not None:
+        needed += marker.kwargs.get("requires", ())
+    for mark in item.iter_markers("requires"):
+        needed += mark.args
+    return tuple(needed)
 
 
 def pytest_collection_modifyitems(
@@ -322,7 +375,7 @@ def pytest_collection_modifyitems(
             continue
         selected.append(item)
         _report_violations_plainly(item)
-        reason = unmet(clause, state.environment)
+        reason = unmet(clause, state.environment, requirements_of(item))
         if reason:
             item.add_marker(pytest.mark.skip(reason=f"n/a: {reason}"))
     if deselected:
@@ -425,7 +478,7 @@ def _rerun_command(config: pytest.Config, clause_id: str) -> str:
 
 
 def _bug_report(
-    item: pytest.Item, clause: Any, violation: BaseException, rerun: str
+    item: pytest.Item, clause: Clause, violation: BaseException, rerun: str
 ) -> str:
     path, lineno, _ = item.location
     notes = "\n".join(getattr(violation, "__notes__", ()))
@@ -494,10 +547,10 @@ def pytest_report_teststatus(
 # 5. The report
 # ---------------------------------------------------------------------------
 def pytest_terminal_summary(
-    terminalreporter: Any, exitstatus: int, config: pytest.Config
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
     state = _state(config)
-    if state is None or state.report is None:
+    if state is None or not state.is_configured:
         return
     report = state.report
     warned = terminalreporter.stats.get("warned", [])
@@ -564,39 +617,57 @@ def _conformance_probed(request: pytest.FixtureRequest) -> None:
     if not adapter.settled:
         adapter.probe(state.environment.backend)
         state.report.adapter = adapter.describe()
-    from .requirements import ADAPTER_REQUIREMENTS, unmet
+    from .requirements import ADAPTER_REQUIREMENTS, names, unmet
     from .spec import load_clauses
 
     clause = load_clauses()[clause_id]
-    reason = unmet(clause, state.environment)
+    own = requirements_of(request.node)
+    reason = unmet(clause, state.environment, own)
     if reason:
-        names = {r.removeprefix("not ").strip() for r in clause.requires}
+        needed = names((*clause.requires, *own))
         hint = ""
-        if adapter.hint and names & ADAPTER_REQUIREMENTS - {"record_access"}:
+        if adapter.hint and needed & ADAPTER_REQUIREMENTS - {"record_access"}:
             hint = f" ({adapter.hint})"
         pytest.skip(f"n/a: {reason}{hint}")
 
 
 @pytest.fixture(scope="session")
-def task_environment(request: pytest.FixtureRequest) -> Any:
+def task_environment(request: pytest.FixtureRequest) -> Environment:
     """The backend under test with its adapter (:class:`Environment`)."""
     return _require_state(request.config).environment
 
 
 @pytest.fixture(scope="session")
-def task_backend(task_environment: Any) -> Any:
+def task_backend(task_environment: Environment) -> BaseTaskBackend:
     """The backend under test, as configured under the "default" alias."""
-    return task_environment.backend
+    backend: BaseTaskBackend = task_environment.backend
+    return backend
 
 
 @pytest.fixture(scope="session")
-def task_adapter(task_environment: Any) -> Any:
+def task_adapter(task_environment: Environment) -> Adapter:
     """How to make the backend run its tasks (:class:`conformance.adapters.Adapter`)."""
     return task_environment.adapter
 
 
+@pytest.fixture(scope="session")
+def task_driver(task_environment: Environment) -> Driver:
+    """Runs the backend's tasks and waits for them (:class:`conformance.driver.Driver`)."""
+    from .driver import Driver
+
+    return Driver(task_environment.adapter, task_environment.backend)
+
+
+@pytest.fixture(scope="session")
+def shared_batches(task_environment: Environment) -> SharedBatches:
+    """The jobs the outcome clauses share, run once (:mod:`conformance.shared_batch`)."""
+    from .shared_batch import shared_batch
+
+    return shared_batch(task_environment.adapter, task_environment.backend)
+
+
 @pytest.fixture(params=["sync", "async"])
-def api(request: pytest.FixtureRequest) -> Any:
+def api(request: pytest.FixtureRequest) -> Api:
     """The sync and the async form of enqueue/get_result/refresh."""
     from .support import Api
 
@@ -604,7 +675,7 @@ def api(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture
-def signal_log() -> Iterator[Any]:
+def signal_log() -> Iterator[SignalLog]:
     """Signals sent during the test (:class:`conformance.support.SignalLog`)."""
     from .support import SignalLog
 

@@ -1,6 +1,8 @@
 """Requirements that gate clauses: feature flags and what the adapter can do.
 
 A clause lists requirement names in ``requires``; ``"not X"`` negates one.
+A test may add its own (``@clause("ID", requires=[...])``, or
+``support.requires(...)`` on one parametrized case), checked the same way.
 Flags drive the suite both ways: ``supports_priority`` gates the must-work
 clauses, ``not supports_priority`` the must-raise ones. A clause whose
 requirements do not hold is reported "n/a", never "pass".
@@ -8,7 +10,7 @@ requirements do not hold is reported "n/a", never "pass".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,13 +74,23 @@ class UnknownRequirement(KeyError):
     pass
 
 
-def unmet(clause: Clause, env: Environment) -> str | None:
-    """Why ``clause`` does not apply to ``env``, or None when it applies."""
+def names(requires: Iterable[str]) -> set[str]:
+    """The requirement names in ``requires``, negations stripped."""
+    return {requirement.removeprefix("not ").strip() for requirement in requires}
+
+
+def unmet(clause: Clause, env: Environment, requires: Iterable[str] = ()) -> str | None:
+    """Why ``clause`` does not apply to ``env``, or None when it applies.
+
+    ``requires`` are a test's own requirements, on top of the clause's: one
+    test of a clause may need what its siblings do not (a deferred task, a
+    worker the kit can start twice).
+    """
     if clause.django and not clause.versions.contains(
         compat.DJANGO_VERSION, prereleases=True
     ):
         return f"applies to Django {clause.django}, running {compat.DJANGO_VERSION}"
-    for requirement in clause.requires:
+    for requirement in (*clause.requires, *requires):
         negated = requirement.startswith("not ")
         name = requirement.removeprefix("not ").strip()
         if name not in REQUIREMENTS:

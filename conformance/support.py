@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar, cast
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -19,15 +19,33 @@ from .violation import check, describe_exception
 T = TypeVar("T")
 
 
-def clause(clause_id: str) -> pytest.MarkDecorator:
-    """Tie a test to the spec clause it checks: ``@clause("PRIORITY-IN-RANGE")``."""
-    return pytest.mark.clause(clause_id)
+def clause(clause_id: str, *, requires: Iterable[str] = ()) -> pytest.MarkDecorator:
+    """Tie a test to the spec clause it checks: ``@clause("PRIORITY-IN-RANGE")``.
+
+    ``requires`` names what this test needs beyond the clause's own
+    requirements (the same names, "not X" negates; see
+    :mod:`conformance.requirements`): where one does not hold, the test is
+    "n/a" with the reason, decided before it runs.
+    """
+    return pytest.mark.clause(clause_id, requires=tuple(requires))
+
+
+def requires(*names: str) -> pytest.MarkDecorator:
+    """What one parametrized case needs, gated like :func:`clause`'s ``requires``.
+
+    ``pytest.param("deferred", marks=requires("supports_defer"))``
+    """
+    return pytest.mark.requires(*names)
 
 
 def not_applicable(reason: str) -> None:
     """Declare at run time that the clause does not apply ("n/a" in the report)."""
     __tracebackhide__ = True
     pytest.skip(f"n/a: {reason}")
+
+
+#: The two forms of every call: ``enqueue`` and ``aenqueue``, and so on.
+FORMS = ("sync", "async")
 
 
 class Api:
@@ -38,7 +56,7 @@ class Api:
     """
 
     def __init__(self, form: str) -> None:
-        assert form in {"sync", "async"}
+        assert form in FORMS
         self.form = form
 
     @property
@@ -178,6 +196,23 @@ def check_raises(
     return error
 
 
+def check_returns(action: Callable[[], T], *, expected: str, repro: str = "") -> T:
+    """Check that ``action()`` returns without raising; return its value.
+
+    The twin of :func:`check_raises`: ``expected`` says what returning means
+    ("using(priority=3) returns a Task").
+    """
+    __tracebackhide__ = True
+    value, error = outcome_of(action)
+    check(
+        error is None,
+        expected=expected,
+        observed=describe_exception(error),
+        repro=repro,
+    )
+    return cast(T, value)  # None only where action() returned None
+
+
 def json_round_trip(value: Any) -> Any:
     """``value`` after JSON storage: what result.args/kwargs must equal."""
     return json.loads(json.dumps(value))
@@ -228,13 +263,43 @@ def json_difference(expected: Any, observed: Any, where: str = "value") -> str |
     return f"{where}: expected {expected!r}, observed {observed!r}"
 
 
-def answer_or_not_applicable(
-    action: Callable[[], T], backend: Any, *, what: str, repro: str = ""
-) -> T:
-    """``action()`` (a get_result or refresh); "n/a" where it may be unsupported.
+def check_json(
+    want: Any, got: Any, where: str = "value", *, expected: str = "", repro: str = ""
+) -> None:
+    """``got`` is the JSON value ``want``, to the type (:func:`json_difference`)."""
+    __tracebackhide__ = True
+    difference = json_difference(want, got, where)
+    check(
+        difference is None,
+        expected=expected or repr(want),
+        observed=difference or "",
+        repro=repro,
+    )
+
+
+def check_received(received: Any, args: Any, kwargs: Any, *, repro: str) -> None:
+    """A task's recorded run (``received``) got the JSON round-trip of
+    ``args`` and ``kwargs``."""
+    __tracebackhide__ = True
+    expected = {"args": json_round_trip(list(args)), "kwargs": json_round_trip(kwargs)}
+    # The function's *args is a tuple by Python's rules: compare its items.
+    observed = {"args": list(received["args"]), "kwargs": received["kwargs"]}
+    check_json(expected, observed, "received", repro=repro)
+
+
+def answer_or_none(
+    action: Callable[[], T],
+    backend: Any,
+    *,
+    what: str,
+    expected: str = "",
+    repro: str = "",
+) -> T | None:
+    """``action()`` (a get_result or refresh); None where it may be unsupported.
 
     SPEC-NOTES: with ``supports_get_result = False`` get_result and refresh
-    MAY raise ``NotImplementedError``; with True they MUST answer.
+    MAY raise ``NotImplementedError``; with True they MUST answer. Any other
+    exception fails the clause (``expected``: what answering means).
     """
     __tracebackhide__ = True
     try:
@@ -246,8 +311,38 @@ def answer_or_not_applicable(
             observed=describe_exception(exc),
             repro=repro,
         )
+        return None
+    except Exception as exc:
+        check(
+            False,
+            expected=expected or f"{what} answers",
+            observed=describe_exception(exc),
+            repro=repro,
+        )
+        raise  # not reached: check(False) raises
+
+
+def answer_or_not_applicable(
+    action: Callable[[], T],
+    backend: Any,
+    *,
+    what: str,
+    expected: str = "",
+    repro: str = "",
+) -> T:
+    """:func:`answer_or_none`, "n/a" where the backend may not answer."""
+    __tracebackhide__ = True
+    answered: list[T] = []  # not the value itself: refresh() answers None
+    answer_or_none(
+        lambda: answered.append(action()),
+        backend,
+        what=what,
+        expected=expected,
+        repro=repro,
+    )
+    if not answered:
         not_applicable(f"{what} raises NotImplementedError (supports_get_result=False)")
-        raise  # not reached: not_applicable raises
+    return answered[0]
 
 
 def in_other_thread(action: Callable[[], T], timeout: float = 30.0) -> T:
@@ -330,11 +425,55 @@ def in_an_hour() -> datetime:
     return (timezone.now() + timedelta(hours=1)).replace(microsecond=0)
 
 
-def deferred(task: Any, backend: Any) -> Any:
-    """``task`` to run in an hour; "n/a" where the backend cannot defer."""
-    if not getattr(backend, "supports_defer", False):
-        not_applicable("needs supports_defer (run_after in the future)")
+#: A fixed future instant, so that reproductions can be pasted as they are.
+LATER = datetime(2099, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def every_option(backend: Any) -> dict[str, Any]:
+    """``using()`` keywords away from the default for every option ``backend``
+    supports: a queue always, a priority and a run_after where its flags say so.
+
+    For clauses about carrying a Task's options over (results, pickles,
+    derived Tasks): a default value would hide an option that is dropped.
+    """
+    options: dict[str, Any] = {"queue_name": "queue-b"}
+    if backend.supports_priority:
+        options["priority"] = -5
+    if backend.supports_defer:
+        options["run_after"] = LATER
+    return options
+
+
+def using_text(options: dict[str, Any]) -> str:
+    """``using(k=v, ...)`` as source, for reproductions."""
+    return "using(" + ", ".join(f"{k}={v!r}" for k, v in options.items()) + ")"
+
+
+def check_using_refused(
+    task: Any, expression: str, *, why: str = "", **options: Any
+) -> None:
+    """``task.using(**options)`` raises InvalidTask (``why``: which rule says so).
+
+    ``expression`` builds ``task``, for the reproduction.
+    """
+    __tracebackhide__ = True
+    call = using_text(options)
+    check_raises(
+        lambda: task.using(**options),
+        compat.InvalidTask,
+        expected=f"{call} raises InvalidTask{why}",
+        repro=f"{expression}.{call}",
+    )
+
+
+def deferred(task: Any) -> Any:
+    """``task`` to run in an hour (gate the test on ``supports_defer``)."""
     return task.using(run_after=in_an_hour())
+
+
+#: ``when`` for tests of a task enqueued to run now and one deferred by an hour
+#: (:func:`deferred`): the deferred case needs ``supports_defer``.
+WHEN = ["now", pytest.param("deferred", marks=requires("supports_defer"))]
 
 
 def open_queue_task(queue_name: str) -> Any:
@@ -360,19 +499,9 @@ def open_queue_task(queue_name: str) -> Any:
 def check_return_value_refused(result: Any, *, when: str, repro: str) -> None:
     """``result.return_value`` must raise ValueError (``when`` says why)."""
     __tracebackhide__ = True
-    from .violation import check, describe_exception
-
-    try:
-        value = result.return_value
-    except ValueError:
-        return
-    except Exception as exc:
-        observed = describe_exception(exc)
-    else:
-        observed = f"returned {value!r}"
-    check(
-        False,
+    check_raises(
+        lambda: result.return_value,
+        ValueError,
         expected=f"return_value raises ValueError {when}",
-        observed=observed,
         repro=repro,
     )

@@ -40,6 +40,50 @@ def _clause_calls(tree: ast.AST) -> Iterator[ast.Call]:
             yield node
 
 
+def _is_requires_call(node: ast.AST) -> bool:
+    """``requires(...)``: what one parametrized case needs."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "requires"
+    )
+
+
+def _literal_strings(node: ast.expr, where: str) -> list[str]:
+    """The strings of ``"x"`` or a list/tuple of them; a failure for anything else."""
+    items = node.elts if isinstance(node, ast.List | ast.Tuple) else [node]
+    if not all(
+        isinstance(item, ast.Constant) and isinstance(item.value, str) for item in items
+    ):
+        pytest.fail(f"{where}: requirements must be string literals")
+    return [item.value for item in items if isinstance(item, ast.Constant)]
+
+
+def _named_requirements() -> dict[str, list[str]]:
+    """Requirement (as written, "not X" too) -> where a suite test names it.
+
+    From ``clause("ID", requires=[...])`` and ``requires("X", ...)`` in the
+    suites, and ``requires(...)`` in ``support.py`` (cases the suites share).
+    """
+    named: dict[str, list[str]] = {}
+    support = REPO_ROOT / "conformance" / "support.py"
+    for path in [*_suite_files(), support]:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            where = f"{path.relative_to(REPO_ROOT)}:{getattr(node, 'lineno', 0)}"
+            values: list[ast.expr] = []
+            if _is_clause_call(node) and path != support:
+                assert isinstance(node, ast.Call)
+                values = [kw.value for kw in node.keywords if kw.arg == "requires"]
+            elif _is_requires_call(node):
+                assert isinstance(node, ast.Call)
+                values = list(node.args)
+            for value in values:
+                for requirement in _literal_strings(value, where):
+                    named.setdefault(requirement, []).append(where)
+    return named
+
+
 def _suite_files() -> list[Path]:
     return sorted(SUITES.glob("test_*.py"))
 
@@ -214,6 +258,22 @@ def test_every_requirement_a_clause_names_exists() -> None:
     )
 
 
+def test_every_requirement_a_test_names_exists() -> None:
+    from conformance.requirements import REQUIREMENTS
+
+    named = _named_requirements()
+    # Vacuous without any: the suites do gate tests of their own.
+    assert named
+    unknown = {
+        requirement: where
+        for requirement, where in named.items()
+        if requirement.removeprefix("not ").strip() not in REQUIREMENTS
+    }
+    assert not unknown, (
+        f"suite tests require what conformance.requirements lacks: {unknown}"
+    )
+
+
 def test_an_unknown_requirement_is_refused_at_gating() -> None:
     from conformance.requirements import Environment, UnknownRequirement, unmet
     from conformance.spec import Clause, Family
@@ -228,6 +288,31 @@ def test_an_unknown_requirement_is_refused_at_gating() -> None:
     )
     with pytest.raises(UnknownRequirement):
         unmet(clause, Environment(backend=object(), adapter=object()))  # type: ignore[arg-type]
+
+
+def test_a_tests_own_requirements_gate_like_the_clauses() -> None:
+    from types import SimpleNamespace
+
+    from conformance.requirements import Environment, UnknownRequirement, unmet
+    from conformance.spec import Clause, Family
+
+    clause = Clause(
+        id="X-Y", family=Family("x", "X", ""), level="MUST", text="t", source="s"
+    )
+    env = Environment(
+        backend=SimpleNamespace(supports_defer=False),
+        adapter=SimpleNamespace(settled=True, executes=True),  # type: ignore[arg-type]
+    )
+    assert unmet(clause, env) is None
+    assert unmet(clause, env, ["executes", "not supports_defer"]) is None
+    assert unmet(clause, env, ["supports_defer"]) == (
+        "applies where backend.supports_defer is True"
+    )
+    assert unmet(clause, env, ["not executes"]) == (
+        "applies only where it is false that the backend executes tasks"
+    )
+    with pytest.raises(UnknownRequirement):
+        unmet(clause, env, ["supports_teleportation"])
 
 
 # -- the loader refuses malformed clause files -------------------------------------

@@ -74,21 +74,6 @@ class Adapter:
         if self._worker is not None:
             self._worker(backend, queue_names)
 
-    def wait_until_finished(self, result: Any) -> None:
-        """Refresh ``result`` until it is finished, or the timeout passes.
-
-        ``NotImplementedError`` from ``refresh()`` (a backend without
-        ``get_result``) propagates: the caller decides what that means.
-        """
-        deadline = time.monotonic() + self.timeout
-        while True:
-            if result.is_finished:
-                return
-            if time.monotonic() > deadline:
-                return
-            time.sleep(0.02)
-            result.refresh()
-
     # -- probing an unknown backend ---------------------------------------
     def probe(self, backend: Any) -> None:
         """Settle how an unknown backend executes, by enqueueing one task.

@@ -7,15 +7,17 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import execution, strategies, tasks
-from conformance.execution import Driver, new_token, shared_batch
-from conformance.support import Api, clause, json_difference, json_round_trip
-from conformance.violation import check, describe_exception
+from conformance import evidence, strategies, tasks
+from conformance.driver import Driver
+from conformance.jobs import new_token
+from conformance.shared_batch import CAPTURE_ARGS, CAPTURE_KWARGS, Label, SharedBatches
+from conformance.support import Api, check_received, clause
+from conformance.violation import check
 
 
 def _received(token: str, timeout: float) -> Any:
     __tracebackhide__ = True
-    runs = execution.await_runs(token, timeout)
+    runs = evidence.await_runs(token, timeout)
     check(
         len(runs) >= 1,
         expected="the task ran and recorded what it received",
@@ -25,31 +27,17 @@ def _received(token: str, timeout: float) -> Any:
     return runs[0]
 
 
-def _check_received(received: Any, args: Any, kwargs: Any, repro: str) -> None:
-    __tracebackhide__ = True
-    expected = {"args": json_round_trip(list(args)), "kwargs": json_round_trip(kwargs)}
-    # The function's *args is a tuple by Python's rules: compare its items.
-    observed = {"args": list(received["args"]), "kwargs": received["kwargs"]}
-    difference = json_difference(expected, observed, "received")
-    check(difference is None, expected=repr(expected), observed=difference, repro=repro)
+@clause("ARGUMENTS-JSON-ROUND-TRIP")
+def test_fixed_arguments(api: Api, shared_batches: SharedBatches) -> None:
+    job = shared_batches.job(Label.CAPTURE, api.form)
+    job.outcome(shared_batches.backend)
+    received = _received(job.token, shared_batches.adapter.timeout)
+    check_received(received, CAPTURE_ARGS, CAPTURE_KWARGS, repro=job.repro)
 
 
 @clause("ARGUMENTS-JSON-ROUND-TRIP")
-def test_fixed_arguments(api: Api, task_adapter: Any, task_backend: Any) -> None:
-    job = shared_batch(task_adapter, task_backend).job("capture", api.form)
-    job.outcome(task_backend)
-    _check_received(
-        _received(job.token, task_adapter.timeout),
-        execution.CAPTURE_ARGS,
-        execution.CAPTURE_KWARGS,
-        job.repro,
-    )
-
-
-@clause("ARGUMENTS-JSON-ROUND-TRIP")
-def test_arguments_property(api: Api, task_adapter: Any, task_backend: Any) -> None:
+def test_arguments_property(api: Api, task_driver: Driver) -> None:
     """Any JSON arguments (with tuples) arrive as their JSON round-trip."""
-    driver = Driver(task_adapter, task_backend)
     jobs: list[tuple[str, Any, Any, Any]] = []
 
     @given(
@@ -63,12 +51,8 @@ def test_arguments_property(api: Api, task_adapter: Any, task_backend: Any) -> N
         )
 
     enqueue()
-    worker_error = driver.run()
-    check(
-        worker_error is None,
-        expected="the worker runs the ready tasks",
-        observed=describe_exception(worker_error),
-    )
+    task_driver.run_checked()
     for token, args, kwargs, _ in jobs:
         repro = f"tasks.capture.{api.name('enqueue')}('token', *{args!r}, **{kwargs!r})"
-        _check_received(_received(token, task_adapter.timeout), args, kwargs, repro)
+        received = _received(token, task_driver.adapter.timeout)
+        check_received(received, args, kwargs, repro=repro)

@@ -4,62 +4,63 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import execution
-from conformance.execution import FAILED, RUNNING, SUCCESSFUL, shared_batch
-from conformance.support import Api, clause, json_difference, json_round_trip
+from conformance.driver import observable
+from conformance.jobs import Job
+from conformance.shared_batch import Label, SharedBatches
+from conformance.statuses import FAILED, RUNNING, SUCCESSFUL
+from conformance.support import (
+    Api,
+    check_json,
+    check_returns,
+    clause,
+    json_round_trip,
+)
 from conformance.support import result_summary as summary
-from conformance.violation import check, describe_exception
 
 
-@clause("ASYNC-EXECUTION-SUCCEEDS")
-def test_coroutine_succeeds(api: Api, task_adapter: Any, task_backend: Any) -> None:
-    job = shared_batch(task_adapter, task_backend).job("async-echo", api.form)
-    result = job.finished(task_backend)
-    check(
+def _succeeded(
+    shared_batches: SharedBatches, label: Label, form: str
+) -> tuple[Job, Any]:
+    __tracebackhide__ = True
+    job, result = shared_batches.finished(label, form)
+    job.check(
         result.status == SUCCESSFUL,
         expected="SUCCESSFUL",
         observed=f"{summary(result)}, errors={result.errors!r}",
-        repro=job.repro,
     )
-    expected = json_round_trip({"args": list(job.args), "kwargs": job.kwargs})
-    try:
-        value = result.return_value
-    except Exception as exc:
-        value = describe_exception(exc)
-    difference = json_difference(expected, value, "return_value")
-    check(
-        difference is None,
-        expected=repr(expected),
-        observed=difference,
+    return job, result
+
+
+@clause("ASYNC-EXECUTION-SUCCEEDS")
+def test_coroutine_succeeds(api: Api, shared_batches: SharedBatches) -> None:
+    job, result = _succeeded(shared_batches, Label.ASYNC_ECHO, api.form)
+    value = check_returns(
+        lambda: result.return_value, expected="return_value answers", repro=job.repro
+    )
+    check_json(
+        json_round_trip({"args": list(job.args), "kwargs": job.kwargs}),
+        value,
+        "return_value",
         repro=job.repro,
     )
 
 
 @clause("ASYNC-EXECUTION-FAILS")
-def test_coroutine_fails(api: Api, task_adapter: Any, task_backend: Any) -> None:
-    job = shared_batch(task_adapter, task_backend).job("async-fail", api.form)
-    result = job.finished(task_backend)
+def test_coroutine_fails(api: Api, shared_batches: SharedBatches) -> None:
+    job, result = shared_batches.finished(Label.ASYNC_FAIL, api.form)
     paths = [error.exception_class_path for error in result.errors]
-    check(
+    job.check(
         result.status == FAILED and paths[-1:] == ["conformance.tasks.TaskFailure"],
         expected="FAILED with a TaskError for conformance.tasks.TaskFailure",
         observed=f"{summary(result)}, errors for {paths}",
-        repro=job.repro,
     )
 
 
 @clause("ASYNC-EXECUTION-CONTEXT")
-def test_coroutine_context(api: Api, task_adapter: Any, task_backend: Any) -> None:
-    job = shared_batch(task_adapter, task_backend).job("async-context", api.form)
-    result = job.finished(task_backend)
-    check(
-        result.status == SUCCESSFUL,
-        expected="SUCCESSFUL",
-        observed=f"{summary(result)}, errors={result.errors!r}",
-        repro=job.repro,
-    )
+def test_coroutine_context(api: Api, shared_batches: SharedBatches) -> None:
+    job, result = _succeeded(shared_batches, Label.ASYNC_CONTEXT, api.form)
     seen = result.return_value
-    check(
+    job.check(
         seen.get("id") == result.id
         and seen.get("status") == str(RUNNING)
         and isinstance(seen.get("attempt"), int)
@@ -67,6 +68,5 @@ def test_coroutine_context(api: Api, task_adapter: Any, task_backend: Any) -> No
         and seen["attempt"] == seen.get("attempts"),
         expected=f"context of result {result.id}: RUNNING, attempt >= 1 == attempts",
         observed=repr(seen),
-        repro=job.repro,
     )
-    execution.observable(job.unobservable, task_backend, "async context")
+    observable(job.unobservable, shared_batches.backend, "async context")

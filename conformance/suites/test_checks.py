@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from io import StringIO
 from typing import Any
@@ -13,7 +14,7 @@ from django.core.management.base import SystemCheckError
 
 from conformance import compat
 from conformance.settings_file import ALIAS_OPEN_QUEUES, ALIAS_SECONDARY
-from conformance.support import clause
+from conformance.support import check_returns, clause
 from conformance.violation import check, describe_exception
 
 ALIASES = [compat.DEFAULT_TASK_BACKEND_ALIAS, ALIAS_SECONDARY, ALIAS_OPEN_QUEUES]
@@ -57,31 +58,28 @@ def test_check_returns_check_messages(alias: str) -> None:
 
 @clause("CHECKS-FRAMEWORK-RUNS")
 def test_run_checks_does_not_raise() -> None:
-    try:
-        checks.run_checks()
-        checks.run_checks(include_deployment_checks=True)
-    except Exception as exc:
-        check(
-            False,
-            expected="django.core.checks.run_checks() returns its messages",
-            observed=describe_exception(exc),
-            repro="from django.core import checks; checks.run_checks()",
-        )
+    check_returns(
+        lambda: (
+            checks.run_checks(),
+            checks.run_checks(include_deployment_checks=True),
+        ),
+        expected="django.core.checks.run_checks() returns its messages",
+        repro="from django.core import checks; checks.run_checks()",
+    )
 
 
 @clause("CHECKS-FRAMEWORK-RUNS")
 def test_check_command_does_not_crash() -> None:
-    try:
-        call_command("check", stdout=StringIO(), stderr=StringIO())
-    except SystemCheckError:
-        pass  # serious messages, reported properly: see CHECKS-NO-ERRORS-WHEN-WORKING
-    except Exception as exc:
-        check(
-            False,
-            expected="manage.py check reports, or raises SystemCheckError",
-            observed=describe_exception(exc),
-            repro="python manage.py check",
-        )
+    def check_command() -> None:
+        # Serious messages, reported properly: see CHECKS-NO-ERRORS-WHEN-WORKING.
+        with contextlib.suppress(SystemCheckError):
+            call_command("check", stdout=StringIO(), stderr=StringIO())
+
+    check_returns(
+        check_command,
+        expected="manage.py check reports, or raises SystemCheckError",
+        repro="python manage.py check",
+    )
 
 
 @clause("CHECKS-ACCEPTS-KWARGS")

@@ -21,8 +21,14 @@ from hypothesis import given
 from conformance import compat, definition_targets, tasks
 from conformance.settings_file import ALIAS_OPEN_QUEUES, ALIAS_SECONDARY
 from conformance.strategies import aware_datetimes, naive_datetimes
-from conformance.support import check_raises, clause, not_applicable, outcome_of
-from conformance.violation import check, describe_exception
+from conformance.support import (
+    check_raises,
+    check_returns,
+    check_using_refused,
+    clause,
+    not_applicable,
+)
+from conformance.violation import check
 
 targets = definition_targets
 
@@ -39,26 +45,25 @@ DECORATOR_FORMS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _define(decorate: Callable[[Any], Any], func: Any) -> tuple[Any, Exception | None]:
-    return outcome_of(lambda: decorate(func))
-
-
-def _check_defined(task: Any, error: Exception | None, what: str, repro: str) -> None:
+def _check_refused(define: Callable[[], Any], what: str, repro: str) -> None:
+    """``define()`` raises InvalidTask: ``what`` is not a valid Task."""
     __tracebackhide__ = True
-    check(
-        error is None,
-        expected=f"{what} defines a Task",
-        observed=describe_exception(error),
-        repro=repro,
+    check_raises(
+        define, compat.InvalidTask, expected=f"{what} raises InvalidTask", repro=repro
     )
+
+
+def _defined(define: Callable[[], Any], what: str, repro: str) -> Any:
+    """The Task ``define()`` returns; the clause fails where it raises."""
+    __tracebackhide__ = True
+    return check_returns(define, expected=f"{what} defines a Task", repro=repro)
 
 
 @clause("DEFINITION-DECORATOR-RETURNS-TASK")
 @pytest.mark.parametrize("form", DECORATOR_FORMS)
 def test_decorator_returns_task_class_instance(form: str, task_backend: Any) -> None:
-    task, error = _define(DECORATOR_FORMS[form], targets.plain)
     repro = f"{form}\ndef plain(): ..."
-    _check_defined(task, error, form, repro)
+    task = _defined(lambda: DECORATOR_FORMS[form](targets.plain), form, repro)
     task_class = task_backend.task_class
     check(
         isinstance(task_class, type)
@@ -73,9 +78,8 @@ def test_decorator_returns_task_class_instance(form: str, task_backend: Any) -> 
 @clause("DEFINITION-DEFAULTS")
 @pytest.mark.parametrize("form", ["@task", "@task()"])
 def test_defaults(form: str) -> None:
-    task, error = _define(DECORATOR_FORMS[form], targets.plain)
     repro = f"{form}\ndef plain(): ..."
-    _check_defined(task, error, form, repro)
+    task = _defined(lambda: DECORATOR_FORMS[form](targets.plain), form, repro)
     expected = {
         "priority": 0,
         "queue_name": "default",
@@ -99,9 +103,8 @@ def test_defaults(form: str) -> None:
     "func", [targets.plain, targets.with_arguments], ids=lambda f: f.__name__
 )
 def test_function_attributes_of_decorated_function(func: Any) -> None:
-    task, error = _define(compat.task, func)
     repro = f"task(conformance.definition_targets.{func.__name__})"
-    _check_defined(task, error, "@task", repro)
+    task = _defined(lambda: compat.task(func), "@task", repro)
     _check_function_attributes(task, func, repro)
 
 
@@ -164,8 +167,9 @@ def test_decorator_arguments_set_attributes(
         "takes_context": takes_context,
     }
     repro = f"task(**{arguments!r})(conformance.definition_targets.{func.__name__})"
-    task, error = outcome_of(lambda: compat.task(**arguments)(func))
-    _check_defined(task, error, f"@task(**{arguments!r})", repro)
+    task = _defined(
+        lambda: compat.task(**arguments)(func), f"@task(**{arguments!r})", repro
+    )
     observed = {name: getattr(task, name, "<missing>") for name in arguments}
     check(
         observed == arguments and task.func is func and task.run_after is None,
@@ -215,11 +219,10 @@ NOT_MODULE_LEVEL: dict[str, Callable[[], Any]] = {
 @pytest.mark.parametrize("form", ["@task", "@task()"])
 def test_not_module_level_function_rejected(kind: str, form: str) -> None:
     target = NOT_MODULE_LEVEL[kind]()
-    check_raises(
+    _check_refused(
         lambda: DECORATOR_FORMS[form](target),
-        compat.InvalidTask,
-        expected=f"{form} on a {kind} raises InvalidTask",
-        repro=f"{form} applied to a {kind}: {target!r}",
+        f"{form} on a {kind}",
+        f"{form} applied to a {kind}: {target!r}",
     )
 
 
@@ -239,18 +242,15 @@ def test_takes_context_without_context_parameter_rejected(func: Any) -> None:
     signature = f"def {func.__name__}{inspect.signature(func)}"
     # The same function is valid without takes_context: the rule under test
     # is the only reason to refuse it.
-    _, error = outcome_of(lambda: compat.task(func))
-    check(
-        error is None,
+    check_returns(
+        lambda: compat.task(func),
         expected=f"@task (takes_context=False) accepts {signature}",
-        observed=describe_exception(error),
         repro=f"@task\n{signature}: ...",
     )
-    check_raises(
+    _check_refused(
         lambda: compat.task(takes_context=True)(func),
-        compat.InvalidTask,
-        expected=f"@task(takes_context=True) on {signature} raises InvalidTask",
-        repro=f"@task(takes_context=True)\n{signature}: ...",
+        f"@task(takes_context=True) on {signature}",
+        f"@task(takes_context=True)\n{signature}: ...",
     )
 
 
@@ -269,11 +269,10 @@ def test_coroutine_rejected_without_async_support(decorator: str, func: Any) -> 
         "@task(backend=ALIAS_OPEN_QUEUES)": compat.task(backend=ALIAS_OPEN_QUEUES),
         "@task(takes_context=True)": compat.task(takes_context=True),
     }
-    check_raises(
+    _check_refused(
         lambda: decorators[decorator](func),
-        compat.InvalidTask,
-        expected=f"{decorator} on a coroutine function raises InvalidTask",
-        repro=f"{decorator}\nasync def {func.__name__}{inspect.signature(func)}: ...",
+        f"{decorator} on a coroutine function",
+        f"{decorator}\nasync def {func.__name__}{inspect.signature(func)}: ...",
     )
 
 
@@ -285,8 +284,11 @@ def test_coroutine_rejected_without_async_support(decorator: str, func: Any) -> 
 def test_coroutine_accepted_with_async_support(takes_context: bool, func: Any) -> None:
     decorator = f"@task(takes_context={takes_context})"
     repro = f"{decorator}\nasync def {func.__name__}{inspect.signature(func)}: ..."
-    task, error = outcome_of(lambda: compat.task(takes_context=takes_context)(func))
-    _check_defined(task, error, f"{decorator} on a coroutine function", repro)
+    task = _defined(
+        lambda: compat.task(takes_context=takes_context)(func),
+        f"{decorator} on a coroutine function",
+        repro,
+    )
     check(
         isinstance(task, compat.Task)
         and task.func is func
@@ -296,11 +298,9 @@ def test_coroutine_accepted_with_async_support(takes_context: bool, func: Any) -
         observed=f"{type(task).__name__} with func {task.func!r}",
         repro=repro,
     )
-    _, error = outcome_of(lambda: task.using(queue_name="queue-a"))
-    check(
-        error is None,
+    check_returns(
+        lambda: task.using(queue_name="queue-a"),
         expected="using(queue_name='queue-a') on a coroutine Task returns a Task",
-        observed=describe_exception(error),
         repro=f"{repro}\n{func.__name__}.using(queue_name='queue-a')",
     )
 
@@ -309,11 +309,9 @@ def test_coroutine_accepted_with_async_support(takes_context: bool, func: Any) -
 @given(run_after=aware_datetimes())
 def test_aware_run_after_accepted(run_after: datetime) -> None:
     repro = f"tasks.noop.using(run_after={run_after!r})"
-    derived, error = outcome_of(lambda: tasks.noop.using(run_after=run_after))
-    check(
-        error is None,
+    derived = check_returns(
+        lambda: tasks.noop.using(run_after=run_after),
         expected="using(run_after=<aware datetime>) returns a Task",
-        observed=describe_exception(error),
         repro=repro,
     )
     kept = derived.run_after
@@ -338,11 +336,8 @@ def test_aware_run_after_accepted(run_after: datetime) -> None:
     ids=["aware-future", "aware-past", "naive"],
 )
 def test_run_after_rejected_without_defer(run_after: datetime) -> None:
-    check_raises(
-        lambda: tasks.noop.using(run_after=run_after),
-        compat.InvalidTask,
-        expected="using(run_after=...) raises InvalidTask (supports_defer=False)",
-        repro=f"tasks.noop.using(run_after={run_after!r})",
+    check_using_refused(
+        tasks.noop, "tasks.noop", why=" (supports_defer=False)", run_after=run_after
     )
 
 
@@ -351,11 +346,8 @@ def test_run_after_rejected_without_defer(run_after: datetime) -> None:
 def test_naive_run_after_rejected(run_after: datetime) -> None:
     if not settings.USE_TZ:
         not_applicable("USE_TZ is False in the settings under test")
-    check_raises(
-        lambda: tasks.noop.using(run_after=run_after),
-        compat.InvalidTask,
-        expected="using(run_after=<naive datetime>) raises InvalidTask (USE_TZ=True)",
-        repro=f"tasks.noop.using(run_after={run_after!r})",
+    check_using_refused(
+        tasks.noop, "tasks.noop", why=" (naive, USE_TZ=True)", run_after=run_after
     )
 
 
@@ -405,8 +397,11 @@ def test_extra_keyword_reaches_task_class(monkeypatch: pytest.MonkeyPatch) -> No
         "backend.task_class = <task_class + field conformance_option>\n"
         "@task(conformance_option=7)\ndef plain(): ..."
     )
-    task, error = outcome_of(lambda: compat.task(conformance_option=7)(targets.plain))
-    _check_defined(task, error, "@task(conformance_option=7)", repro)
+    task = _defined(
+        lambda: compat.task(conformance_option=7)(targets.plain),
+        "@task(conformance_option=7)",
+        repro,
+    )
     check(
         isinstance(task, WithOption) and task.conformance_option == 7,
         expected="a task_class instance with conformance_option == 7",

@@ -10,14 +10,20 @@ import pytest
 
 from conformance import compat, tasks
 from conformance.support import (
+    WHEN,
     Api,
     answer_or_not_applicable,
+    check_raises,
+    check_returns,
     clause,
-    in_an_hour,
+    deferred,
+    every_option,
     in_other_thread,
     json_difference,
     not_applicable,
+    outcome_of,
     task_differences,
+    using_text,
 )
 from conformance.violation import check, describe_exception
 
@@ -65,29 +71,16 @@ def _check_does_not_exist(
 ) -> None:
     """``get_result(result_id)`` raises TaskResultDoesNotExist (or is unsupported)."""
     __tracebackhide__ = True
-    try:
-        value = api.get_result(source, result_id)
-    except compat.TaskResultDoesNotExist:
-        return
-    except NotImplementedError as exc:
-        check(
-            not backend.supports_get_result,
-            expected="TaskResultDoesNotExist (supports_get_result=True)",
-            observed=describe_exception(exc),
-            repro=repro,
-        )
-        return
-    except Exception as exc:
-        check(
-            False,
-            expected="TaskResultDoesNotExist",
-            observed=describe_exception(exc),
-            repro=repro,
-        )
-    check(
-        False,
-        expected="TaskResultDoesNotExist",
-        observed=f"returned {value!r}",
+    if backend.supports_get_result:
+        refusals: tuple[type[Exception], ...] = (compat.TaskResultDoesNotExist,)
+        expected = "TaskResultDoesNotExist (supports_get_result=True)"
+    else:
+        refusals = (compat.TaskResultDoesNotExist, NotImplementedError)
+        expected = "TaskResultDoesNotExist, or NotImplementedError"
+    check_raises(
+        lambda: api.get_result(source, result_id),
+        refusals,
+        expected=expected,
         repro=repro,
     )
 
@@ -144,17 +137,15 @@ def _check_variants_not_confused(
             f"result = tasks.noop.{api.name('enqueue')}()  # id {original!r}\n"
             f'task_backends["default"].{api.name("get_result")}({variant!r})'
         )
-        try:
-            found = api.get_result(backend, variant)
-        except (compat.TaskResultDoesNotExist, NotImplementedError):
-            continue
-        except Exception as exc:
+        found, error = outcome_of(lambda: api.get_result(backend, variant))  # noqa: B023 - called at once
+        if error is not None:
             check(
-                False,
+                isinstance(error, compat.TaskResultDoesNotExist | NotImplementedError),
                 expected=f"TaskResultDoesNotExist for the {kind} id",
-                observed=describe_exception(exc),
+                observed=describe_exception(error),
                 repro=repro,
             )
+            continue
         check(
             getattr(found, "id", None) == variant,
             expected=f"get_result({variant!r}) ({kind} id) raises TaskResultDoesNotExist "
@@ -200,17 +191,15 @@ def test_answer_is_result_or_not_implemented(
         f"result = tasks.noop.{api.name('enqueue')}()\n"
         f"{expression}.{api.name('get_result')}(result.id)"
     )
-    try:
-        found = api.get_result(source, result.id)
-    except NotImplementedError:
-        return
-    except Exception as exc:
+    found, error = outcome_of(lambda: api.get_result(source, result.id))
+    if error is not None:
         check(
-            False,
+            isinstance(error, NotImplementedError),
             expected="a TaskResult or NotImplementedError",
-            observed=describe_exception(exc),
+            observed=describe_exception(error),
             repro=repro,
         )
+        return
     check(
         isinstance(found, compat.TaskResult) and found.id == result.id,
         expected=f"a TaskResult with id {result.id!r}, or NotImplementedError",
@@ -221,16 +210,11 @@ def test_answer_is_result_or_not_implemented(
 
 def _enqueue_variant(api: Api, backend: Any) -> tuple[Any, Any, str]:
     """A task with every option the backend supports, enqueued with arguments."""
-    options: dict[str, Any] = {"queue_name": "queue-a"}
-    if backend.supports_priority:
-        options["priority"] = -5
-    if backend.supports_defer:
-        options["run_after"] = in_an_hour()
+    options = every_option(backend)
     task = tasks.echo.using(**options)
     result = api.enqueue(task, 1, [2.5, None], flag=True, nested={"k": ["v"]})
-    shown = ", ".join(f"{k}={v!r}" for k, v in options.items())
     repro = (
-        f"result = tasks.echo.using({shown}).{api.name('enqueue')}"
+        f"result = tasks.echo.{using_text(options)}.{api.name('enqueue')}"
         "(1, [2.5, None], flag=True, nested={'k': ['v']})"
     )
     return task, result, repro
@@ -328,24 +312,25 @@ def test_result_visible_from_another_thread(api: Api, direction: str) -> None:
     def fetch(result_id: str) -> Any:
         return api.get_result(compat.task_backends["default"], result_id)
 
-    if direction == "fetched_elsewhere":
-        result = enqueue()
-        outcome = in_other_thread(lambda: _fetch_outcome(fetch, result.id))
-    else:
-        result = in_other_thread(enqueue)
-        outcome = _fetch_outcome(fetch, result.id)
     repro = (
         f"result = tasks.echo.{api.name('enqueue')}('across', threads=[1, 2])\n"
         f"# then, in a {'new thread' if direction == 'fetched_elsewhere' else 'second thread'}:\n"
         f'task_backends["default"].{api.name("get_result")}(result.id)'
     )
-    found, error = outcome
-    check(
-        error is None,
-        expected="the result is found from another thread (supports_get_result=True)",
-        observed=error or "",
-        repro=repro,
-    )
+
+    def found_by_id(result_id: str) -> Any:
+        return check_returns(
+            lambda: fetch(result_id),
+            expected="the result is found from another thread (supports_get_result=True)",
+            repro=repro,
+        )
+
+    if direction == "fetched_elsewhere":
+        result = enqueue()
+        found = in_other_thread(lambda: found_by_id(result.id))
+    else:
+        result = in_other_thread(enqueue)
+        found = found_by_id(result.id)
     check(
         found.id == result.id
         and json_difference(result.args, found.args) is None
@@ -354,13 +339,6 @@ def test_result_visible_from_another_thread(api: Api, direction: str) -> None:
         observed=f"id {found.id!r}, args {found.args!r}, kwargs {found.kwargs!r}",
         repro=repro,
     )
-
-
-def _fetch_outcome(fetch: Any, result_id: str) -> tuple[Any, str | None]:
-    try:
-        return fetch(result_id), None
-    except Exception as exc:
-        return None, describe_exception(exc)
 
 
 @clause("GET-RESULT-MISMATCH")
@@ -380,21 +358,10 @@ def test_other_functions_result_mismatch(
         f"result = tasks.{enqueued}.{api.name('enqueue')}{args or '()'}\n"
         f"tasks.{asked}.{api.name('get_result')}(result.id)"
     )
-    try:
-        found = api.get_result(getattr(tasks, asked), result.id)
-    except compat.TaskResultMismatch:
-        return
-    except Exception as exc:
-        check(
-            False,
-            expected="TaskResultMismatch",
-            observed=describe_exception(exc),
-            repro=repro,
-        )
-    check(
-        False,
+    check_raises(
+        lambda: api.get_result(getattr(tasks, asked), result.id),
+        compat.TaskResultMismatch,
         expected="TaskResultMismatch",
-        observed=f"returned {found!r}",
         repro=repro,
     )
 
@@ -403,20 +370,13 @@ def test_other_functions_result_mismatch(
 def test_own_results_match(api: Api, task_backend: Any) -> None:
     _task, result, repro = _enqueue_variant(api, task_backend)
     repro += f"\ntasks.echo.{api.name('get_result')}(result.id)"
-    try:
-        found = answer_or_not_applicable(
-            lambda: api.get_result(tasks.echo, result.id),
-            task_backend,
-            what="get_result",
-            repro=repro,
-        )
-    except compat.TaskResultMismatch as exc:
-        check(
-            False,
-            expected="the result of a using() variant of tasks.echo",
-            observed=describe_exception(exc),
-            repro=repro,
-        )
+    found = answer_or_not_applicable(
+        lambda: api.get_result(tasks.echo, result.id),
+        task_backend,
+        what="get_result",
+        expected="the result of a using() variant of tasks.echo",
+        repro=repro,
+    )
     check(
         isinstance(found, compat.TaskResult) and found.id == result.id,
         expected=f"the result with id {result.id!r}",
@@ -426,13 +386,9 @@ def test_own_results_match(api: Api, task_backend: Any) -> None:
 
 
 @clause("GET-RESULT-REFRESH-KEEPS-IDENTITY")
-@pytest.mark.parametrize("when", ["now", "deferred"])
+@pytest.mark.parametrize("when", WHEN)
 def test_refresh_keeps_identity(api: Api, task_backend: Any, when: str) -> None:
-    task = tasks.echo
-    if when == "deferred":
-        if not task_backend.supports_defer:
-            not_applicable("needs supports_defer (run_after in the future)")
-        task = task.using(run_after=in_an_hour())
+    task = tasks.echo if when == "now" else deferred(tasks.echo)
     result = api.enqueue(task, "keep", me={"as": [1, True]})
     if result.status != compat.TaskResultStatus.READY:
         not_applicable(f"enqueue returned {result.status}, not READY")

@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 
 from conformance import compat, tasks
+from conformance.driver import Driver
 from conformance.support import (
     RESULT_FIELDS,
     TASK_FIELDS,
     Api,
+    answer_or_not_applicable,
     clause,
     not_applicable,
     outcome_of,
@@ -115,16 +117,14 @@ def test_enqueued_result_is_frozen(api: Api) -> None:
 
 
 def _fetch(api: Api, task_backend: Any, result_id: str) -> Any:
-    fetched, error = outcome_of(lambda: api.get_result(tasks.echo, result_id))
-    if isinstance(error, NotImplementedError) and not task_backend.supports_get_result:
-        not_applicable("get_result() is not implemented (supports_get_result=False)")
-    check(
-        error is None,
+    __tracebackhide__ = True
+    return answer_or_not_applicable(
+        lambda: api.get_result(tasks.echo, result_id),
+        task_backend,
+        what=api.name("get_result"),
         expected=f"{api.name('get_result')}(id) returns the TaskResult",
-        observed=describe_exception(error),
         repro=f"tasks.echo.{api.name('get_result')}(result.id)",
     )
-    return fetched
 
 
 @clause("IMMUTABILITY-RESULT")
@@ -139,31 +139,15 @@ def test_fetched_result_is_frozen(api: Api, task_backend: Any) -> None:
     )
 
 
-@clause("IMMUTABILITY-RESULT")
-def test_finished_result_is_frozen(
-    api: Api, task_adapter: Any, task_backend: Any
-) -> None:
-    if not task_adapter.executes:
-        not_applicable("the backend does not execute tasks")
-    result = _finished(api, task_adapter, task_backend, tasks.echo, 1)
+@clause("IMMUTABILITY-RESULT", requires=["executes"])
+def test_finished_result_is_frozen(api: Api, task_driver: Driver) -> None:
+    result = task_driver.finished(api, tasks.echo, 1)
     check_frozen(result, RESULT_FIELDS, RESULT_PROPERTIES, "result  # finished")
 
 
-def _finished(
-    api: Api, task_adapter: Any, task_backend: Any, task: Any, *args: Any
-) -> Any:
-    """Enqueue ``task`` and let it run; n/a when it does not finish in time."""
-    result = api.enqueue(task, *args)
-    task_adapter.run_ready(task_backend)
-    task_adapter.wait_until_finished(result)
-    if not result.is_finished:
-        not_applicable(f"{task.name} did not finish within {task_adapter.timeout}s")
-    return result
-
-
 @clause("IMMUTABILITY-ERROR")
-def test_task_error_is_frozen(api: Api, task_adapter: Any, task_backend: Any) -> None:
-    result = _finished(api, task_adapter, task_backend, tasks.fail)
+def test_task_error_is_frozen(api: Api, task_driver: Driver) -> None:
+    result = task_driver.finished(api, tasks.fail)
     if not result.errors:
         not_applicable(f"the failed result holds no TaskError (status {result.status})")
     for error in result.errors:
@@ -171,8 +155,8 @@ def test_task_error_is_frozen(api: Api, task_adapter: Any, task_backend: Any) ->
 
 
 @clause("IMMUTABILITY-CONTEXT")
-def test_context_is_frozen(api: Api, task_adapter: Any, task_backend: Any) -> None:
-    result = _finished(api, task_adapter, task_backend, tasks.try_mutating_context)
+def test_context_is_frozen(api: Api, task_driver: Driver) -> None:
+    result = task_driver.finished(api, tasks.try_mutating_context)
     if result.status != compat.TaskResultStatus.SUCCESSFUL:
         errors = [e.exception_class_path for e in result.errors]
         not_applicable(f"try_mutating_context ended {result.status} {errors}")

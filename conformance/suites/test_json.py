@@ -20,10 +20,13 @@ from conformance.strategies import (
 from conformance.support import (
     Api,
     SignalLog,
+    answer_or_none,
     answer_or_not_applicable,
+    check_raises,
     clause,
     json_difference,
     json_round_trip,
+    outcome_of,
 )
 from conformance.violation import check, describe_exception
 
@@ -106,11 +109,14 @@ def _placements(value: Any) -> dict[str, tuple[tuple[Any, ...], dict[str, Any]]]
     }
 
 
-def _attempt(api: Api, args: Any, kwargs: Any) -> tuple[Any, Exception | None]:
-    try:
-        return api.enqueue(tasks.echo, *args, **kwargs), None
-    except Exception as exc:
-        return None, exc
+def _check_refused(api: Api, args: Any, kwargs: Any, what: str = "") -> None:
+    __tracebackhide__ = True
+    check_raises(
+        lambda: api.enqueue(tasks.echo, *args, **kwargs),
+        (TypeError, ValueError),
+        expected=f"{api.name('enqueue')} raises TypeError or ValueError{what}",
+        repro=_call(api, args, kwargs),
+    )
 
 
 @clause("JSON-UNSERIALIZABLE-REJECTED")
@@ -118,30 +124,14 @@ def _attempt(api: Api, args: Any, kwargs: Any) -> tuple[Any, Exception | None]:
 @pytest.mark.parametrize("kind", sorted(UNSERIALIZABLE))
 def test_unserializable_rejected(api: Api, kind: str, placement: str) -> None:
     args, kwargs = _placements(UNSERIALIZABLE[kind]())[placement]
-    result, error = _attempt(api, args, kwargs)
-    check(
-        isinstance(error, TypeError | ValueError),
-        expected=f"{api.name('enqueue')} raises TypeError or ValueError for a {kind}",
-        observed=describe_exception(error)
-        if error
-        else f"returned args={result.args!r}",
-        repro=_call(api, args, kwargs),
-    )
+    _check_refused(api, args, kwargs, f" for a {kind}")
 
 
 @clause("JSON-UNSERIALIZABLE-REJECTED")
 @given(value=poisoned_json(), as_keyword=st.booleans())
 def test_deeply_unserializable_rejected(api: Api, value: Any, as_keyword: bool) -> None:
     args, kwargs = ((), {"value": value}) if as_keyword else ((value,), {})
-    result, error = _attempt(api, args, kwargs)
-    check(
-        isinstance(error, TypeError | ValueError),
-        expected=f"{api.name('enqueue')} raises TypeError or ValueError",
-        observed=describe_exception(error)
-        if error
-        else f"returned args={result.args!r}",
-        repro=_call(api, args, kwargs),
-    )
+    _check_refused(api, args, kwargs)
 
 
 def _stored_count(backend: Any) -> int | None:
@@ -184,7 +174,7 @@ def _check_not_stored(api: Api, kind: str, args: Any, kwargs: Any) -> int:
     __tracebackhide__ = True
     repro = _call(api, args, kwargs)
     with SignalLog.recording() as log:
-        result, error = _attempt(api, args, kwargs)
+        result, error = outcome_of(lambda: api.enqueue(tasks.echo, *args, **kwargs))
     if error is not None:
         check(
             not log.events,
@@ -195,27 +185,32 @@ def _check_not_stored(api: Api, kind: str, args: Any, kwargs: Any) -> int:
             repro=repro,
         )
         return 0
+    _check_only_json(result, "result", kind, repro)
+    fetched = answer_or_none(
+        lambda: api.get_result(tasks.echo, result.id),
+        tasks.echo.get_backend(),
+        what=api.name("get_result"),
+        repro=repro,
+    )
+    if fetched is None:
+        return 1
+    repro += f"\ntasks.echo.{api.name('get_result')}(result.id)"
+    _check_only_json(fetched, "get_result(id)", kind, repro)
+    return 1
+
+
+def _check_only_json(source: Any, where: str, kind: str, repro: str) -> None:
+    """``source``'s args and kwargs hold only JSON, where the ``kind`` got in."""
+    __tracebackhide__ = True
     for name in ("args", "kwargs"):
-        problem = _unserializable_in(getattr(result, name))
+        value = getattr(source, name)
+        problem = _unserializable_in(value)
         check(
             problem is None,
-            expected=f"the {kind} is refused, or result.{name} holds only JSON",
-            observed=f"result.{name} = {getattr(result, name)!r}: {problem}",
+            expected=f"the {kind} is refused, or {where}.{name} holds only JSON",
+            observed=f"{where}.{name} = {value!r}: {problem}",
             repro=repro,
         )
-    try:
-        fetched = api.get_result(tasks.echo, result.id)
-    except NotImplementedError:
-        return 1
-    for name in ("args", "kwargs"):
-        problem = _unserializable_in(getattr(fetched, name))
-        check(
-            problem is None,
-            expected=f"the {kind} is refused, or the stored {name} hold only JSON",
-            observed=f"get_result(id).{name} = {getattr(fetched, name)!r}: {problem}",
-            repro=repro + f"\ntasks.echo.{api.name('get_result')}(result.id)",
-        )
-    return 1
 
 
 @clause("JSON-ARGS-SNAPSHOT")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -18,17 +19,11 @@ from hypothesis.stateful import (
 )
 
 from conformance import compat, evidence, tasks
-from conformance.execution import (
-    FAILED,
-    FINISHED,
-    FORMS,
-    READY,
-    RUNNING,
-    SUCCESSFUL,
-    Driver,
-    new_token,
-)
-from conformance.support import Api, clause, not_applicable
+from conformance.adapters import Adapter
+from conformance.driver import Driver
+from conformance.jobs import new_token
+from conformance.statuses import FAILED, FINISHED, READY, RUNNING, SUCCESSFUL
+from conformance.support import FORMS, Api, answer_or_none, clause, not_applicable
 from conformance.support import result_summary as summary
 from conformance.violation import check, describe_exception
 
@@ -147,17 +142,13 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     def answers(self, action: Any, what: str) -> bool:
         """Run a refresh/get_result; False where the backend may not answer."""
-        try:
-            action()
-        except NotImplementedError as exc:
-            check(
-                not getattr(self.backend, "supports_get_result", False),
-                expected=f"{what} answers (supports_get_result=True)",
-                observed=describe_exception(exc),
-                repro="\n".join(self.steps),
-            )
-            return False
-        return True
+        answered = answer_or_none(
+            lambda: [action()],  # a list: never None, whatever action() returns
+            self.backend,
+            what=what,
+            repro="\n".join(self.steps),
+        )
+        return answered is not None
 
     @rule(
         target=results, kind=st.sampled_from(sorted(KINDS)), form=st.sampled_from(FORMS)
@@ -182,13 +173,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     def run_worker(self) -> None:
         self.steps.append("worker runs")
         self.enqueued_since_run = 0
-        error = self.driver.run()
-        check(
-            error is None,
-            expected="the worker runs the ready tasks",
-            observed=describe_exception(error),
-            repro="\n".join(self.steps),
-        )
+        self.driver.run_checked(repro="\n".join(self.steps))
         if not self.driver.worker_driven:
             time.sleep(0.002)  # a backend running on its own gets a moment
 
@@ -214,13 +199,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         if not self.waiting():
             return
         self.steps.append("worker runs (teardown)")
-        error = self.driver.run()
-        check(
-            error is None,
-            expected="the worker runs the ready tasks",
-            observed=describe_exception(error),
-            repro="\n".join(self.steps),
-        )
+        self.driver.run_checked(repro="\n".join(self.steps))
         for result in self.held.values():
             if self.driver.settle(result) is not None:
                 return  # cannot refresh: nothing more to see
@@ -234,28 +213,32 @@ class LifecycleMachine(RuleBasedStateMachine):
 
 
 @clause("LIFECYCLE-TRANSITIONS")
-def test_transitions_model(task_adapter: Any, task_backend: Any) -> None:
+def test_transitions_model(task_adapter: Adapter, task_backend: Any) -> None:
     machine = type(
         "Lifecycle", (LifecycleMachine,), {"driver": Driver(task_adapter, task_backend)}
     )
     run_state_machine_as_test(machine, settings=settings(stateful_step_count=10))
 
 
+def _seen_later(api: Api, backend: Any, result: Any) -> list[Any]:
+    """``result`` a moment later: as held, and refreshed and fetched anew where
+    the backend answers (supports_get_result=False: the held one still tells)."""
+    time.sleep(0.1)  # a backend running tasks on its own would have started
+    observed = [result]
+    with contextlib.suppress(NotImplementedError):
+        api.refresh(result)
+        observed.append(api.get_result(backend, result.id))
+    return observed
+
+
 @clause("LIFECYCLE-READY-UNTIL-RUN")
 def test_ready_until_worker_runs(
-    api: Api, task_adapter: Any, task_backend: Any
+    api: Api, task_adapter: Adapter, task_backend: Any
 ) -> None:
     token = new_token()
     result = api.enqueue(tasks.capture, token)
     repro = f"result = tasks.capture.{api.name('enqueue')}('token')  # no worker yet"
-    time.sleep(0.1)
-    observed = [result]
-    try:
-        api.refresh(result)
-        observed.append(api.get_result(task_backend, result.id))
-    except NotImplementedError:
-        pass  # supports_get_result=False: the evidence below still tells
-    for seen in observed:
+    for seen in _seen_later(api, task_backend, result):
         check(
             seen.status == READY
             and seen.started_at is None
@@ -276,7 +259,7 @@ def test_ready_until_worker_runs(
 
 @clause("LIFECYCLE-RUNNING-WHILE-EXECUTING")
 def test_running_while_executing(
-    api: Api, task_adapter: Any, task_backend: Any
+    api: Api, task_adapter: Adapter, task_backend: Any
 ) -> None:
     from django.db import connections
 
@@ -357,17 +340,12 @@ def test_running_while_executing(
 
 
 @clause("LIFECYCLE-UNEXECUTED-STAYS-READY")
-def test_unexecuted_stays_ready(api: Api, task_adapter: Any, task_backend: Any) -> None:
+def test_unexecuted_stays_ready(
+    api: Api, task_adapter: Adapter, task_backend: Any
+) -> None:
     result = api.enqueue(tasks.noop)
-    task_adapter.run_ready(task_backend)
-    time.sleep(0.1)
-    observed = [result]
-    try:
-        api.refresh(result)
-        observed.append(api.get_result(task_backend, result.id))
-    except NotImplementedError:
-        pass
-    for seen in observed:
+    Driver(task_adapter, task_backend).offer()
+    for seen in _seen_later(api, task_backend, result):
         check(
             seen.status == READY
             and seen.started_at is None

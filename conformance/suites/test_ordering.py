@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from conformance import evidence, tasks
-from conformance.execution import FORMS, Driver, new_token
-from conformance.support import Api, clause
-from conformance.violation import check, describe_exception
+from conformance.driver import Driver
+from conformance.jobs import new_token
+from conformance.support import FORMS, Api, clause
+from conformance.violation import check
 
 #: Enqueued in this order while no worker runs. Chosen so that FIFO, LIFO,
 #: ascending order, and sorting priorities as text all get it wrong.
@@ -31,14 +30,8 @@ def _enqueue_and_run(
         lines.append(
             f"tasks.capture.using(priority={priority}).{api.name('enqueue')}(...)"
         )
-    error = driver.run()
     repro = "\n".join([*lines, "# then run the worker once"])
-    check(
-        error is None,
-        expected="the worker runs the ready tasks",
-        observed=describe_exception(error),
-        repro=repro,
-    )
+    driver.run_checked(repro=repro)
     order = evidence.start_order([token for token, _ in enqueued])
     check(
         sorted(order) == sorted(token for token, _ in enqueued),
@@ -50,10 +43,8 @@ def _enqueue_and_run(
 
 
 @clause("ORDERING-PRIORITY")
-def test_higher_priority_first(task_adapter: Any, task_backend: Any) -> None:
-    enqueued, order, repro = _enqueue_and_run(
-        Driver(task_adapter, task_backend), PRIORITIES
-    )
+def test_higher_priority_first(task_driver: Driver) -> None:
+    enqueued, order, repro = _enqueue_and_run(task_driver, PRIORITIES)
     priority = dict(enqueued)
     started = [priority[token] for token in order]
     check(
@@ -65,8 +56,8 @@ def test_higher_priority_first(task_adapter: Any, task_backend: Any) -> None:
 
 
 @clause("ORDERING-TIES-FIFO")
-def test_ties_in_enqueue_order(task_adapter: Any, task_backend: Any) -> None:
-    enqueued, order, repro = _enqueue_and_run(Driver(task_adapter, task_backend), TIES)
+def test_ties_in_enqueue_order(task_driver: Driver) -> None:
+    enqueued, order, repro = _enqueue_and_run(task_driver, TIES)
     priority = dict(enqueued)
     for level in sorted(set(TIES)):
         expected = [token for token, p in enqueued if p == level]

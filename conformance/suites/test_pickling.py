@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import pickle
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from conformance import tasks
+from conformance.driver import Driver
+from conformance.result_comparison import field_differences
 from conformance.settings_file import ALIAS_SECONDARY
 from conformance.support import (
     RESULT_FIELDS,
     TASK_FIELDS,
     Api,
+    check_returns,
     clause,
-    not_applicable,
+    every_option,
     outcome_of,
+    using_text,
 )
-from conformance.violation import check, describe_exception
+from conformance.violation import check
 
 PROTOCOLS = list(range(pickle.HIGHEST_PROTOCOL + 1))
 #: Compared after a round trip: the fields, and the properties derived from them.
@@ -31,11 +34,7 @@ def _fields(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
 
 def _differences(expected: dict[str, Any], observed: dict[str, Any]) -> str:
     """Only the fields that differ: whole results drown the message."""
-    return "; ".join(
-        f"{name}: {expected[name]!r} became {observed[name]!r}"
-        for name in expected
-        if observed.get(name) != expected[name]
-    )
+    return "; ".join(field_differences(expected, observed, sides=("was", "now")))
 
 
 def _result_fields(result: Any) -> dict[str, Any]:
@@ -47,26 +46,18 @@ def _result_fields(result: Any) -> dict[str, Any]:
 
 def _round_trip(obj: Any, protocol: int, expression: str) -> Any:
     __tracebackhide__ = True
-    copy, error = outcome_of(lambda: pickle.loads(pickle.dumps(obj, protocol=protocol)))
-    check(
-        error is None,
+    return check_returns(
+        lambda: pickle.loads(pickle.dumps(obj, protocol=protocol)),
         expected=f"{expression} pickles and unpickles with protocol {protocol}",
-        observed=describe_exception(error),
         repro=f"pickle.loads(pickle.dumps({expression}, protocol={protocol}))",
     )
-    return copy
 
 
 def _task(name: str, backend: Any) -> tuple[Any, str]:
     if name != "derived":
         return getattr(tasks, name), f"tasks.{name}"
-    changes: dict[str, Any] = {"queue_name": "queue-b", "backend": ALIAS_SECONDARY}
-    if backend.supports_priority:
-        changes["priority"] = 42
-    if backend.supports_defer:
-        changes["run_after"] = datetime(2099, 1, 1, tzinfo=UTC)
-    call = ", ".join(f"{k}={v!r}" for k, v in changes.items())
-    return tasks.echo.using(**changes), f"tasks.echo.using({call})"
+    changes = {**every_option(backend), "backend": ALIAS_SECONDARY}
+    return tasks.echo.using(**changes), f"tasks.echo.{using_text(changes)}"
 
 
 @clause("PICKLING-TASK-ROUND-TRIP")
@@ -105,19 +96,13 @@ def test_enqueued_result_round_trip(api: Api, task_backend: Any, protocol: int) 
     _check_result_round_trip(result, protocol, call)
 
 
-@clause("PICKLING-RESULT-ROUND-TRIP")
+@clause("PICKLING-RESULT-ROUND-TRIP", requires=["executes"])
 @pytest.mark.parametrize("task_name", ["echo", "fail"])
 def test_finished_result_round_trip(
-    api: Api, task_adapter: Any, task_backend: Any, task_name: str
+    api: Api, task_driver: Driver, task_name: str
 ) -> None:
-    if not task_adapter.executes:
-        not_applicable("the backend does not execute tasks")
-    task = getattr(tasks, task_name)
-    result = api.enqueue(task, "x") if task_name == "echo" else api.enqueue(task)
-    task_adapter.run_ready(task_backend)
-    task_adapter.wait_until_finished(result)
-    if not result.is_finished:
-        not_applicable(f"{task_name} did not finish within {task_adapter.timeout}s")
+    args = ("x",) if task_name == "echo" else ()
+    result = task_driver.finished(api, getattr(tasks, task_name), *args)
     _check_result_round_trip(
         result, pickle.HIGHEST_PROTOCOL, f"<finished result of tasks.{task_name}>"
     )

@@ -7,28 +7,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance import compat, tasks
-from conformance.support import Api, clause
-from conformance.violation import check, describe_exception
+from conformance.support import Api, check_returns, check_using_refused, clause
+from conformance.violation import check
 
 LOW, HIGH = compat.TASK_MIN_PRIORITY, compat.TASK_MAX_PRIORITY
-
-
-def _using_priority(priority: object) -> BaseException | None:
-    try:
-        tasks.noop.using(priority=priority)
-    except Exception as exc:
-        return exc
-    return None
 
 
 @clause("PRIORITY-IN-RANGE-ACCEPTED")
 @given(priority=st.integers(min_value=LOW, max_value=HIGH))
 def test_in_range_priority_accepted_by_using(priority: int) -> None:
-    error = _using_priority(priority)
-    check(
-        error is None,
+    check_returns(
+        lambda: tasks.noop.using(priority=priority),
         expected=f"noop.using(priority={priority}) returns a Task",
-        observed=describe_exception(error),
         repro=f"from conformance import tasks\ntasks.noop.using(priority={priority})",
     )
 
@@ -51,13 +41,7 @@ def test_in_range_priority_accepted_by_enqueue(api: Api, priority: int) -> None:
     priority=st.one_of(st.integers(max_value=LOW - 1), st.integers(min_value=HIGH + 1))
 )
 def test_out_of_range_priority_rejected(priority: int) -> None:
-    error = _using_priority(priority)
-    check(
-        isinstance(error, compat.InvalidTask),
-        expected=f"using(priority={priority}) raises InvalidTask",
-        observed=describe_exception(error),
-        repro=f"tasks.noop.using(priority={priority})",
-    )
+    check_using_refused(tasks.noop, "tasks.noop", priority=priority)
 
 
 @clause("PRIORITY-FRACTIONAL-REJECTED")
@@ -67,13 +51,7 @@ def test_out_of_range_priority_rejected(priority: int) -> None:
     )
 )
 def test_fractional_priority_rejected(priority: float) -> None:
-    error = _using_priority(priority)
-    check(
-        isinstance(error, compat.InvalidTask),
-        expected=f"using(priority={priority!r}) raises InvalidTask",
-        observed=describe_exception(error),
-        repro=f"tasks.noop.using(priority={priority!r})",
-    )
+    check_using_refused(tasks.noop, "tasks.noop", priority=priority)
 
 
 @clause("PRIORITY-UNSUPPORTED-REJECTED")
@@ -81,10 +59,6 @@ def test_fractional_priority_rejected(priority: float) -> None:
     priority=st.integers(min_value=LOW, max_value=HIGH).filter(lambda value: value != 0)
 )
 def test_non_zero_priority_rejected_when_unsupported(priority: int) -> None:
-    error = _using_priority(priority)
-    check(
-        isinstance(error, compat.InvalidTask),
-        expected=f"using(priority={priority}) raises InvalidTask (supports_priority=False)",
-        observed=describe_exception(error),
-        repro=f"tasks.noop.using(priority={priority})",
+    check_using_refused(
+        tasks.noop, "tasks.noop", why=" (supports_priority=False)", priority=priority
     )

@@ -14,11 +14,12 @@ from conformance.strategies import any_queue_names, unknown_queue_names
 from conformance.support import (
     Api,
     check_raises,
+    check_returns,
+    check_using_refused,
     clause,
     open_queue_task,
-    outcome_of,
 )
-from conformance.violation import check, describe_exception
+from conformance.violation import check
 
 #: Names stored by enqueue on the open alias: odd, but short enough for any
 #: queue column (django-tasks-db allows 32 characters).
@@ -27,13 +28,7 @@ ODD_QUEUE_NAMES = ["conformance-open", "Q with spaces", "ünïcødé-队列", "x
 
 def _check_accepted(action: Any, what: str, queue_name: str, repro: str) -> Any:
     __tracebackhide__ = True
-    task, error = outcome_of(action)
-    check(
-        error is None,
-        expected=f"{what} returns a Task",
-        observed=describe_exception(error),
-        repro=repro,
-    )
+    task = check_returns(action, expected=f"{what} returns a Task", repro=repro)
     check(
         task.queue_name == queue_name,
         expected=f"queue_name {queue_name!r}",
@@ -45,11 +40,9 @@ def _check_accepted(action: Any, what: str, queue_name: str, repro: str) -> Any:
 
 def _check_enqueued(api: Api, task: Any, queue_name: str, repro: str) -> None:
     __tracebackhide__ = True
-    result, error = outcome_of(lambda: api.enqueue(task))
-    check(
-        error is None,
+    result = check_returns(
+        lambda: api.enqueue(task),
         expected=f"{api.name('enqueue')}() accepts queue {queue_name!r}",
-        observed=describe_exception(error),
         repro=repro,
     )
     check(
@@ -89,11 +82,8 @@ def test_configured_queue_accepted_by_using_and_enqueue(
 @clause("QUEUES-UNKNOWN-REJECTED")
 @given(queue_name=unknown_queue_names(QUEUES))
 def test_unknown_queue_rejected_by_using(queue_name: str) -> None:
-    check_raises(
-        lambda: tasks.noop.using(queue_name=queue_name),
-        compat.InvalidTask,
-        expected=f"using(queue_name={queue_name!r}) raises InvalidTask (QUEUES={QUEUES})",
-        repro=f"tasks.noop.using(queue_name={queue_name!r})",
+    check_using_refused(
+        tasks.noop, "tasks.noop", why=f" (QUEUES={QUEUES})", queue_name=queue_name
     )
 
 

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from conformance import execution
-from conformance.execution import field_differences, result_fields, shared_batch
-from conformance.support import Api, clause, not_applicable
-from conformance.violation import check, describe_exception
+from conformance.driver import observable
+from conformance.result_comparison import check_fields, result_fields
+from conformance.shared_batch import Label, SharedBatches
+from conformance.support import Api, answer_or_none, clause, not_applicable
 
-LABELS = ["capture", "return-sample", "fail-TaskFailure"]
+LABELS = [Label.CAPTURE, Label.RETURN_SAMPLE, Label.FAIL_TASK_FAILURE]
 INPUTS = ("id", "args", "kwargs", "backend", "task")
 #: What refresh() updates (Django's TASK_REFRESH_ATTRS, as the user sees them).
 OUTCOME = (
@@ -31,61 +31,50 @@ OUTCOME = (
 def _fresh(api: Api, task_backend: Any, result_id: str) -> Any:
     """A fresh get_result in ``api``'s form; None where it may be unsupported."""
     __tracebackhide__ = True
-    try:
-        return api.get_result(task_backend, result_id)
-    except NotImplementedError as exc:
-        check(
-            not getattr(task_backend, "supports_get_result", False),
-            expected=f"{api.name('get_result')} answers (supports_get_result=True)",
-            observed=describe_exception(exc),
-        )
-        return None
+    return answer_or_none(
+        lambda: api.get_result(task_backend, result_id),
+        task_backend,
+        what=api.name("get_result"),
+    )
 
 
 @clause("REFRESH-SHOWS-OUTCOME")
 @pytest.mark.parametrize("label", LABELS)
 def test_refresh_shows_outcome(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, shared_batches: SharedBatches, label: Label
 ) -> None:
-    job = shared_batch(task_adapter, task_backend).job(label, api.form)
-    result = job.finished(task_backend)
-    fresh = _fresh(api, task_backend, result.id)
+    job, result = shared_batches.finished(label, api.form)
+    fresh = _fresh(api, shared_batches.backend, result.id)
     if fresh is None:
         not_applicable(
             "get_result raises NotImplementedError (supports_get_result=False)"
         )
     fresh_fields, held_fields = result_fields(fresh), result_fields(result)
-    differences = field_differences(
+    check_fields(
         {name: fresh_fields.get(name) for name in OUTCOME},
         {name: held_fields.get(name) for name in OUTCOME},
-    )
-    check(
-        not differences,
         expected=f"result.{api.name('refresh')}() shows what a fresh get_result shows",
-        observed="; ".join(differences),
         repro=job.repro,
     )
 
 
 @clause("REFRESH-KEEPS-INPUTS")
 @pytest.mark.parametrize("label", LABELS)
-def test_inputs_kept(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
-) -> None:
-    job = shared_batch(task_adapter, task_backend).job(label, api.form)
-    result = job.outcome(task_backend)
+def test_inputs_kept(api: Api, shared_batches: SharedBatches, label: Label) -> None:
+    backend = shared_batches.backend
+    job = shared_batches.job(label, api.form)
+    result = job.outcome(backend)
     given = {name: job.at_enqueue[name] for name in INPUTS}
     seen = {"refreshed": result}
-    fresh = _fresh(api, task_backend, result.id)
+    fresh = _fresh(api, backend, result.id)
     if fresh is not None:
         seen["fetched"] = fresh
     for how, observed in seen.items():
         fields = result_fields(observed)
-        differences = field_differences(given, {name: fields[name] for name in INPUTS})
-        check(
-            not differences,
+        check_fields(
+            given,
+            {name: fields[name] for name in INPUTS},
             expected=f"the {how} result keeps the inputs given at enqueue",
-            observed="; ".join(differences),
             repro=job.repro,
         )
-    execution.observable(job.unobservable, task_backend, label)
+    observable(job.unobservable, backend, label)

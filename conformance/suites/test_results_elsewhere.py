@@ -5,29 +5,32 @@ from __future__ import annotations
 from typing import Any
 
 from conformance import tasks
-from conformance.execution import (
-    Driver,
+from conformance.adapters import Adapter
+from conformance.driver import Driver
+from conformance.jobs import new_token
+from conformance.result_comparison import (
     comparable,
+    field_differences,
     fields_in_other_process,
-    get_result_in_form,
-    new_token,
     result_fields,
-    shared_batch,
 )
-from conformance.support import clause, in_an_hour, in_other_thread
+from conformance.shared_batch import Label, shared_batch
+from conformance.support import FORMS, Api, clause, in_an_hour, in_other_thread
 from conformance.violation import check, describe_exception
 
-FINISHED_LABELS = ("capture", "return-sample", "fail-TaskFailure")
+#: How a difference names the two results: this thread's, and the other's.
+HERE_THERE = ("here", "there")
+FINISHED_LABELS = (Label.CAPTURE, Label.RETURN_SAMPLE, Label.FAIL_TASK_FAILURE)
 
 
-def _subjects(task_adapter: Any, task_backend: Any) -> dict[str, tuple[Any, str]]:
+def _subjects(task_adapter: Adapter, task_backend: Any) -> dict[str, tuple[Any, str]]:
     """Results to look at from elsewhere: label -> (task, id)."""
     subjects: dict[str, tuple[Any, str]] = {}
     driver = Driver(task_adapter, task_backend)
     if task_adapter.executes:
         batch = shared_batch(task_adapter, task_backend)  # runs the worker once
         for label in FINISHED_LABELS:
-            for form in ("sync", "async"):
+            for form in FORMS:
                 job = batch.job(label, form)
                 result = job.finished(task_backend)
                 subjects[f"{label} ({form})"] = (job.task, result.id)
@@ -51,16 +54,11 @@ def _differences_or_error(expected: dict[str, Any], fetch: Any) -> str | None:
         observed = result_fields(fetch())
     except Exception as exc:
         return describe_exception(exc)
-    wrong = [
-        f"{name}: here {expected.get(name)!r}, there {observed.get(name)!r}"
-        for name in sorted(set(expected) | set(observed))
-        if expected.get(name) != observed.get(name)
-    ]
-    return "; ".join(wrong) or None
+    return "; ".join(field_differences(expected, observed, sides=HERE_THERE)) or None
 
 
 @clause("RESULTS-ELSEWHERE-THREAD")
-def test_other_thread(task_adapter: Any, task_backend: Any) -> None:
+def test_other_thread(task_adapter: Adapter, task_backend: Any) -> None:
     subjects = _subjects(task_adapter, task_backend)
     expected = {label: _here(task_backend, rid) for label, (_, rid) in subjects.items()}
 
@@ -70,13 +68,13 @@ def test_other_thread(task_adapter: Any, task_backend: Any) -> None:
         backend = compat.task_backends[task_backend.alias]  # this thread's instance
         found: dict[str, str | None] = {}
         for label, (task, rid) in subjects.items():
-            for form in ("sync", "async"):
+            for form in FORMS:
                 for source_name, source in (("backend", backend), ("Task", task)):
                     found[
                         f"{label}: {source_name}.{'a' if form == 'async' else ''}get_result"
                     ] = _differences_or_error(
                         expected[label],
-                        lambda s=source, f=form, r=rid: get_result_in_form(f, s, r),
+                        lambda s=source, f=form, r=rid: Api(f).get_result(s, r),
                     )
         return found
 
@@ -92,7 +90,7 @@ def test_other_thread(task_adapter: Any, task_backend: Any) -> None:
 
 
 @clause("RESULTS-ELSEWHERE-PROCESS")
-def test_other_process(task_adapter: Any, task_backend: Any) -> None:
+def test_other_process(task_adapter: Adapter, task_backend: Any) -> None:
     subjects = _subjects(task_adapter, task_backend)
     ids = {label: rid for label, (_, rid) in subjects.items()}
     expected = {
@@ -105,18 +103,16 @@ def test_other_process(task_adapter: Any, task_backend: Any) -> None:
     )
     wrong: list[str] = []
     for label, rid in ids.items():
-        for form in ("sync", "async"):
+        for form in FORMS:
             answer = answers.get(f"{form}:{rid}", {"error": "no answer"})
             how = f"{label}: {'a' if form == 'async' else ''}get_result"
             if "error" in answer:
                 wrong.append(f"{how} raised {answer['error']}")
                 continue
-            there = answer["fields"]
-            wrong += [
-                f"{how}: {name}: here {expected[label].get(name)!r}, there {there.get(name)!r}"
-                for name in sorted(set(expected[label]) | set(there))
-                if expected[label].get(name) != there.get(name)
-            ]
+            differences = field_differences(
+                expected[label], answer["fields"], sides=HERE_THERE
+            )
+            wrong += [f"{how}: {difference}" for difference in differences]
     check(
         not wrong,
         expected="every field equal when fetched from another process with the same settings",

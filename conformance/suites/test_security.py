@@ -9,8 +9,11 @@ import pytest
 from django.utils.module_loading import import_string
 
 from conformance import evidence, tasks
-from conformance.execution import FAILED, Driver, get_result_in_form, new_token
-from conformance.support import clause
+from conformance.adapters import Adapter
+from conformance.driver import Driver, check_worker_returned
+from conformance.jobs import new_token
+from conformance.statuses import FAILED
+from conformance.support import FORMS, Api, clause
 from conformance.support import result_summary as summary
 from conformance.violation import check, describe_exception
 
@@ -44,9 +47,9 @@ _CACHE: dict[int, BadRecords] = {}
 
 def _lookup(task_backend: Any, result_id: str) -> BaseException | None:
     """What get_result or aget_result raise for ``result_id`` (None: nothing)."""
-    for form in ("sync", "async"):
+    for form in FORMS:
         try:
-            get_result_in_form(form, task_backend, result_id)
+            Api(form).get_result(task_backend, result_id)
         except Exception as exc:
             return exc
     return None
@@ -56,7 +59,7 @@ def _described(problem: BaseException | None) -> str:
     return describe_exception(problem) if problem is not None else ""
 
 
-def _bad_records(task_adapter: Any, task_backend: Any) -> BadRecords:
+def _bad_records(task_adapter: Adapter, task_backend: Any) -> BadRecords:
     cached = _CACHE.get(id(task_adapter))
     if cached is not None:
         return cached
@@ -91,12 +94,31 @@ def _bad_records(task_adapter: Any, task_backend: Any) -> BadRecords:
     return bad
 
 
-def _records(task_adapter: Any, task_backend: Any) -> BadRecords:
+def _records(task_adapter: Adapter, task_backend: Any) -> BadRecords:
     __tracebackhide__ = True
     bad = _bad_records(task_adapter, task_backend)
     if bad.setup_error is not None:
         raise bad.setup_error
     return bad
+
+
+def _check_ended_failed(
+    bad: BadRecords, label: str, *, expected: str, repro: str, with_error: bool = False
+) -> Any:
+    """The bad record ``label`` was refreshed and ended FAILED (``with_error``:
+    with a TaskError); its result."""
+    __tracebackhide__ = True
+    result = bad.results[label]
+    problem = bad.lookups.get(f"{label}, refresh")
+    check(
+        problem is None
+        and result.status == FAILED
+        and (bool(result.errors) or not with_error),
+        expected=expected,
+        observed=_described(problem) or f"{summary(result)}, errors={result.errors!r}",
+        repro=repro,
+    )
+    return result
 
 
 REPRO = (
@@ -108,7 +130,7 @@ REPRO = (
 @clause("SECURITY-TAMPERED-PATH-NOT-EXECUTED")
 @pytest.mark.parametrize("label", sorted(TAMPERED))
 def test_tampered_path_not_executed(
-    task_adapter: Any, task_backend: Any, label: str
+    task_adapter: Adapter, task_backend: Any, label: str
 ) -> None:
     bad = _records(task_adapter, task_backend)
     marker = bad.markers[label]
@@ -122,30 +144,31 @@ def test_tampered_path_not_executed(
 
 @clause("SECURITY-TAMPERED-PATH-FAILS")
 @pytest.mark.parametrize("label", sorted(TAMPERED))
-def test_tampered_path_fails(task_adapter: Any, task_backend: Any, label: str) -> None:
+def test_tampered_path_fails(
+    task_adapter: Adapter, task_backend: Any, label: str
+) -> None:
     bad = _records(task_adapter, task_backend)
-    result = bad.results[label]
-    problem = bad.lookups.get(f"{label}, refresh")
-    check(
-        problem is None and result.status == FAILED,
+    _check_ended_failed(
+        bad,
+        label,
         expected="the tampered record ends FAILED",
-        observed=_described(problem) or summary(result),
         repro=REPRO.format(path=TAMPERED[label]),
     )
 
 
 @clause("SECURITY-MISSING-TASK-FAILS")
 @pytest.mark.parametrize("label", sorted(MISSING))
-def test_missing_task_fails(task_adapter: Any, task_backend: Any, label: str) -> None:
+def test_missing_task_fails(
+    task_adapter: Adapter, task_backend: Any, label: str
+) -> None:
     bad = _records(task_adapter, task_backend)
-    result = bad.results[label]
     repro = REPRO.format(path=MISSING[label])
-    problem = bad.lookups.get(f"{label}, refresh")
-    check(
-        problem is None and result.status == FAILED and result.errors,
+    result = _check_ended_failed(
+        bad,
+        label,
         expected="a record whose task no longer imports ends FAILED with an error",
-        observed=_described(problem) or f"{summary(result)}, errors={result.errors!r}",
         repro=repro,
+        with_error=True,
     )
     path = result.errors[-1].exception_class_path
     try:
@@ -161,18 +184,13 @@ def test_missing_task_fails(task_adapter: Any, task_backend: Any, label: str) ->
 
 
 @clause("SECURITY-WORKER-SURVIVES")
-def test_worker_survives_bad_records(task_adapter: Any, task_backend: Any) -> None:
+def test_worker_survives_bad_records(task_adapter: Adapter, task_backend: Any) -> None:
     bad = _records(task_adapter, task_backend)
     repro = (
         "# four records with tampered or stale paths, then a good one:\n"
         "tasks.capture.enqueue('t')\n# run the worker"
     )
-    check(
-        bad.worker_error is None,
-        expected="the worker returns normally",
-        observed=describe_exception(bad.worker_error),
-        repro=repro,
-    )
+    check_worker_returned(bad.worker_error, repro=repro)
     runs = len(evidence.runs(bad.control))
     check(
         runs == 1,
@@ -185,7 +203,7 @@ def test_worker_survives_bad_records(task_adapter: Any, task_backend: Any) -> No
 @clause("SECURITY-GET-RESULT-NO-IMPORT-ERROR")
 @pytest.mark.parametrize("label", sorted(MISSING))
 def test_get_result_does_not_leak_import_error(
-    task_adapter: Any, task_backend: Any, label: str
+    task_adapter: Adapter, task_backend: Any, label: str
 ) -> None:
     bad = _records(task_adapter, task_backend)
     leaks = {

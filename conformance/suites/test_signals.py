@@ -66,15 +66,27 @@ def test_enqueued_sent_once_per_enqueue(api: Api, signal_log: SignalLog) -> None
     )
 
 
+def _signals_of(
+    api: Api, name: str, **kwargs: Any
+) -> tuple[Any, Any, list[tuple[Any, Any]]]:
+    """Enqueue ENQUEUES[name]: the Task, the result, the task_enqueued sent.
+
+    "n/a" when none was sent: SIGNALS-ENQUEUED-ONCE fails then.
+    """
+    build, args = ENQUEUES[name]
+    task = build()
+    with enqueued_signals() as sent:
+        result = api.enqueue(task, *args, **kwargs)
+    if not sent:
+        not_applicable("no task_enqueued was sent (SIGNALS-ENQUEUED-ONCE)")
+    return task, result, sent
+
+
 @clause("SIGNALS-ENQUEUED-SENDER-CLASS")
 @pytest.mark.parametrize("name", sorted(ENQUEUES))
 def test_enqueued_sender_is_a_backend_class(api: Api, name: str) -> None:
-    build, args = ENQUEUES[name]
-    with enqueued_signals() as sent:
-        api.enqueue(build(), *args)
+    _, _, sent = _signals_of(api, name)
     senders = [sender for sender, _ in sent]
-    if not senders:
-        not_applicable("no task_enqueued was sent (SIGNALS-ENQUEUED-ONCE)")
     check(
         all(
             isinstance(s, type) and issubclass(s, compat.BaseTaskBackend)
@@ -89,14 +101,9 @@ def test_enqueued_sender_is_a_backend_class(api: Api, name: str) -> None:
 @clause("SIGNALS-ENQUEUED-SENDER-IS-BACKEND-CLASS")
 @pytest.mark.parametrize("name", sorted(ENQUEUES))
 def test_enqueued_sender_is_the_backend_class(api: Api, name: str) -> None:
-    build, args = ENQUEUES[name]
-    task = build()
+    task, _, sent = _signals_of(api, name)
     expected = type(compat.task_backends[task.backend])
-    with enqueued_signals() as sent:
-        api.enqueue(task, *args)
     senders = [sender for sender, _ in sent]
-    if not senders:
-        not_applicable("no task_enqueued was sent (SIGNALS-ENQUEUED-ONCE)")
     check(
         all(s is expected for s in senders),
         expected=f"sender is {expected.__module__}.{expected.__qualname__}",
@@ -108,13 +115,9 @@ def test_enqueued_sender_is_the_backend_class(api: Api, name: str) -> None:
 @clause("SIGNALS-ENQUEUED-RESULT")
 @pytest.mark.parametrize("name", sorted(ENQUEUES))
 def test_enqueued_carries_the_result(api: Api, name: str) -> None:
-    build, args = ENQUEUES[name]
-    task = build()
-    with enqueued_signals() as sent:
-        result = api.enqueue(task, *args, flag=True)
+    task, result, sent = _signals_of(api, name, flag=True)
+    args = ENQUEUES[name][1]
     repro = f"tasks.{task.name}.{api.name('enqueue')}(*{args!r}, flag=True)"
-    if not sent:
-        not_applicable("no task_enqueued was sent (SIGNALS-ENQUEUED-ONCE)")
     for _, sent_result in sent:
         problems = []
         if not isinstance(sent_result, compat.TaskResult):

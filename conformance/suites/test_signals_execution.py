@@ -13,11 +13,16 @@ from typing import Any
 import pytest
 
 from conformance import evidence
-from conformance.execution import RUNNING, shared_batch
+from conformance.shared_batch import Label, SharedBatches
+from conformance.statuses import RUNNING
 from conformance.support import Api, clause
-from conformance.violation import check
 
-LABELS = ["capture", "return-sample", "fail-TaskFailure", "fail-SystemExit"]
+LABELS = [
+    Label.CAPTURE,
+    Label.RETURN_SAMPLE,
+    Label.FAIL_TASK_FAILURE,
+    Label.FAIL_SYSTEM_EXIT,
+]
 HINT = (
     " (signals sent in a worker process are recorded only if it imports the kit's "
     "tasks with CONFORMANCE_SETTINGS_FILE inherited)"
@@ -30,10 +35,10 @@ _PATIENCE = {"left": True}
 
 
 def _signals(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, shared_batches: SharedBatches, label: Label
 ) -> tuple[Any, Any, list[evidence.RecordedSignal]]:
-    job = shared_batch(task_adapter, task_backend).job(label, api.form)
-    result = job.finished(task_backend)
+    job, result = shared_batches.finished(label, api.form)
+    task_adapter = shared_batches.adapter
     on_its_own = not (task_adapter.worker_driven or task_adapter.synchronous)
     wait = task_adapter.timeout if on_its_own and _PATIENCE["left"] else 0.0
     deadline = time.monotonic() + wait
@@ -56,74 +61,63 @@ def _names(events: list[evidence.RecordedSignal]) -> list[str]:
 @clause("SIGNALS-EXECUTION-ONCE-EACH")
 @pytest.mark.parametrize("label", LABELS)
 def test_each_signal_once(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, shared_batches: SharedBatches, label: Label
 ) -> None:
-    job, _, events = _signals(api, task_adapter, task_backend, label)
+    job, _, events = _signals(api, shared_batches, label)
     counts = {
         name: _names(events).count(name) for name in ("enqueued", "started", "finished")
     }
-    check(
+    job.check(
         counts == {"enqueued": 1, "started": 1, "finished": 1},
         expected="task_enqueued, task_started and task_finished once each",
         observed=f"sent {counts}" + ("" if events else HINT),
-        repro=job.repro,
     )
 
 
 @clause("SIGNALS-EXECUTION-ORDER")
 @pytest.mark.parametrize("label", LABELS)
-def test_signal_order(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
-) -> None:
-    job, _, events = _signals(api, task_adapter, task_backend, label)
+def test_signal_order(api: Api, shared_batches: SharedBatches, label: Label) -> None:
+    job, _, events = _signals(api, shared_batches, label)
     names = [
         name for name in _names(events) if name in {"enqueued", "started", "finished"}
     ]
     # Each signal's first occurrence, in the order they were sent.
     firsts = list(dict.fromkeys(names))
-    check(
+    job.check(
         firsts == ["enqueued", "started", "finished"],
         expected="enqueued, then started, then finished",
         observed=f"sent in order {names}" + ("" if events else HINT),
-        repro=job.repro,
     )
 
 
 @clause("SIGNALS-EXECUTION-SENDER")
 @pytest.mark.parametrize("label", LABELS)
-def test_signal_sender(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
-) -> None:
-    job, _, events = _signals(api, task_adapter, task_backend, label)
+def test_signal_sender(api: Api, shared_batches: SharedBatches, label: Label) -> None:
+    job, _, events = _signals(api, shared_batches, label)
     running = [e for e in events if e.signal in {"started", "finished"}]
-    check(
+    job.check(
         running,
         expected="task_started and task_finished sent",
         observed="neither was recorded" + HINT,
-        repro=job.repro,
     )
     wrong = [
         f"{e.signal}: {e.sender}" for e in running if not e.sender_is_backend_class
     ]
-    check(
+    job.check(
         not wrong,
         expected="sender is a BaseTaskBackend subclass (the class, not an instance)",
         observed="; ".join(wrong),
-        repro=job.repro,
     )
 
 
 @clause("SIGNALS-EXECUTION-STATUS")
 @pytest.mark.parametrize("label", LABELS)
-def test_signal_status(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
-) -> None:
-    job, result, events = _signals(api, task_adapter, task_backend, label)
+def test_signal_status(api: Api, shared_batches: SharedBatches, label: Label) -> None:
+    job, result, events = _signals(api, shared_batches, label)
     seen = {e.signal: e.status for e in events if e.signal in {"started", "finished"}}
     expected = {"started": str(RUNNING), "finished": str(result.status)}
-    check(
+    job.check(
         seen == expected,
         expected=f"task_started with RUNNING, task_finished with {result.status}",
         observed=f"statuses sent: {seen}" + ("" if events else HINT),
-        repro=job.repro,
     )

@@ -8,14 +8,18 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from conformance import evidence, execution, strategies, tasks
-from conformance.execution import SUCCESSFUL, Driver, shared_batch
+from conformance import evidence, strategies, tasks
+from conformance.driver import Driver, observable, run_concurrently
+from conformance.jobs import new_token
+from conformance.shared_batch import RETURN_SAMPLE, Label, SharedBatches
+from conformance.statuses import SUCCESSFUL
 from conformance.support import (
+    FORMS,
     Api,
+    check_json,
+    check_returns,
     clause,
-    json_difference,
     json_round_trip,
-    not_applicable,
 )
 from conformance.support import result_summary as summary
 from conformance.violation import check, describe_exception
@@ -24,35 +28,31 @@ from conformance.violation import check, describe_exception
 TWO_WORKER_TASKS = 40
 
 #: Successful jobs of the shared batch and what each returned.
-RETURNS: dict[str, Any] = {
-    "return-none": None,
-    "return-tuple": (1, [2, 3]),
-    "return-sample": execution.RETURN_SAMPLE,
-    "capture": None,
+RETURNS: dict[Label, Any] = {
+    Label.RETURN_NONE: None,
+    Label.RETURN_TUPLE: (1, [2, 3]),
+    Label.RETURN_SAMPLE: RETURN_SAMPLE,
+    Label.CAPTURE: None,
 }
-
-
-def _succeeded(api: Api, task_adapter: Any, task_backend: Any, label: str) -> Any:
-    job = shared_batch(task_adapter, task_backend).job(label, api.form)
-    return job, job.finished(task_backend)
+SUCCEEDED = sorted(RETURNS)
 
 
 @clause("SUCCESS-STATUS")
-@pytest.mark.parametrize("label", sorted(RETURNS))
+@pytest.mark.parametrize("label", SUCCEEDED)
 def test_returning_task_succeeds(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, shared_batches: SharedBatches, label: Label
 ) -> None:
-    job, result = _succeeded(api, task_adapter, task_backend, label)
-    check(
+    job, result = shared_batches.finished(label, api.form)
+    job.check(
         result.status == SUCCESSFUL and result.is_finished,
         expected="status SUCCESSFUL and is_finished True",
         observed=f"{summary(result)}, is_finished={result.is_finished!r}, "
         f"errors={[e.exception_class_path for e in result.errors]}",
-        repro=job.repro,
     )
 
 
-def _return_value(result: Any, repro: str) -> Any:
+def _check_return_value(result: Any, returned: Any, repro: str) -> None:
+    """``result`` succeeded with the JSON round-trip of what was ``returned``."""
     __tracebackhide__ = True
     check(
         result.status == SUCCESSFUL,
@@ -60,34 +60,24 @@ def _return_value(result: Any, repro: str) -> Any:
         observed=summary(result),
         repro=repro,
     )
-    try:
-        return result.return_value
-    except Exception as exc:
-        check(False, expected="return_value answers", observed=describe_exception(exc))
+    value = check_returns(
+        lambda: result.return_value, expected="return_value answers", repro=repro
+    )
+    check_json(json_round_trip(returned), value, "return_value", repro=repro)
 
 
 @clause("SUCCESS-RETURN-VALUE")
-@pytest.mark.parametrize("label", sorted(RETURNS))
+@pytest.mark.parametrize("label", SUCCEEDED)
 def test_return_value_is_json_round_trip(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, shared_batches: SharedBatches, label: Label
 ) -> None:
-    job, result = _succeeded(api, task_adapter, task_backend, label)
-    expected = json_round_trip(RETURNS[label])
-    difference = json_difference(
-        expected, _return_value(result, job.repro), "return_value"
-    )
-    check(
-        difference is None,
-        expected=repr(expected),
-        observed=difference,
-        repro=job.repro,
-    )
+    job, result = shared_batches.finished(label, api.form)
+    _check_return_value(result, RETURNS[label], job.repro)
 
 
 @clause("SUCCESS-RETURN-VALUE")
-def test_return_value_property(api: Api, task_adapter: Any, task_backend: Any) -> None:
+def test_return_value_property(api: Api, task_driver: Driver) -> None:
     """Any JSON value (with tuples) comes back as its JSON round-trip."""
-    driver = Driver(task_adapter, task_backend)
     jobs: list[tuple[Any, Any]] = []
 
     @given(value=strategies.json_values(tuples=True))
@@ -96,129 +86,94 @@ def test_return_value_property(api: Api, task_adapter: Any, task_backend: Any) -
         jobs.append((value, api.enqueue(tasks.return_decoded, tagged)))
 
     enqueue()
-    worker_error = driver.run()
-    check(
-        worker_error is None,
-        expected="the worker runs the ready tasks",
-        observed=describe_exception(worker_error),
-    )
+    task_driver.run_checked()
     for value, result in jobs:
         encoded = f"json.dumps(evidence.encode({value!r}))"
         repro = f"tasks.return_decoded.{api.name('enqueue')}({encoded})"
-        execution.observable(
-            driver.settle(result, api.form), task_backend, "return value"
-        )
-        expected = json_round_trip(value)
-        difference = json_difference(
-            expected, _return_value(result, repro), "return_value"
-        )
-        check(
-            difference is None,
-            expected=repr(expected),
-            observed=difference,
-            repro=repro,
-        )
+        unobservable = task_driver.settle(result, api.form)
+        observable(unobservable, task_driver.backend, "return value")
+        _check_return_value(result, value, repro)
 
 
 @clause("SUCCESS-NO-ERRORS")
-@pytest.mark.parametrize("label", sorted(RETURNS))
-def test_no_errors(api: Api, task_adapter: Any, task_backend: Any, label: str) -> None:
-    job, result = _succeeded(api, task_adapter, task_backend, label)
-    check(
+@pytest.mark.parametrize("label", SUCCEEDED)
+def test_no_errors(api: Api, shared_batches: SharedBatches, label: Label) -> None:
+    job, result = shared_batches.finished(label, api.form)
+    job.check(
         result.status != SUCCESSFUL
         or result.attempts != 1
         or list(result.errors) == [],
         expected="errors == [] after a first attempt that succeeded",
         observed=f"errors={result.errors!r}",
-        repro=job.repro,
     )
 
 
 @clause("SUCCESS-TIMESTAMPS")
-@pytest.mark.parametrize("label", sorted(RETURNS))
-def test_timestamps(api: Api, task_adapter: Any, task_backend: Any, label: str) -> None:
-    job, result = _succeeded(api, task_adapter, task_backend, label)
-    problems = execution.timestamp_problems(
-        result, job.started, job.observed_at or job.started
-    )
-    check(
-        not problems,
-        expected="timestamps set, aware, ordered, within the run",
-        observed="; ".join(problems),
-        repro=job.repro,
-    )
+@pytest.mark.parametrize("label", SUCCEEDED)
+def test_timestamps(api: Api, shared_batches: SharedBatches, label: Label) -> None:
+    job, result = shared_batches.finished(label, api.form)
+    job.check_timestamps(result)
 
 
 @clause("SUCCESS-SINGLE-ATTEMPT-TIMES")
-@pytest.mark.parametrize("label", sorted(RETURNS))
+@pytest.mark.parametrize("label", SUCCEEDED)
 def test_single_attempt_times(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
+    api: Api, shared_batches: SharedBatches, label: Label
 ) -> None:
-    job, result = _succeeded(api, task_adapter, task_backend, label)
+    job, result = shared_batches.finished(label, api.form)
     if result.attempts != 1:
         return
-    check(
+    job.check(
         result.started_at == result.last_attempted_at,
         expected="started_at == last_attempted_at after one attempt",
         observed=f"started_at={result.started_at!r}, "
         f"last_attempted_at={result.last_attempted_at!r}",
-        repro=job.repro,
     )
 
 
 @clause("SUCCESS-WORKER-IDS")
-@pytest.mark.parametrize("label", sorted(RETURNS))
-def test_worker_ids(api: Api, task_adapter: Any, task_backend: Any, label: str) -> None:
-    job, result = _succeeded(api, task_adapter, task_backend, label)
+@pytest.mark.parametrize("label", SUCCEEDED)
+def test_worker_ids(api: Api, shared_batches: SharedBatches, label: Label) -> None:
+    job, result = shared_batches.finished(label, api.form)
     worker_ids = result.worker_ids
-    check(
+    job.check(
         isinstance(worker_ids, list)
         and len(worker_ids) == 1
         and all(isinstance(w, str) and w for w in worker_ids),
         expected="worker_ids is a list of exactly one non-empty str",
         observed=f"worker_ids={worker_ids!r}",
-        repro=job.repro,
     )
-    check(
+    job.check(
         result.attempts == len(worker_ids),
         expected="attempts == len(worker_ids)",
         observed=f"attempts={result.attempts!r}, worker_ids={worker_ids!r}",
-        repro=job.repro,
     )
 
 
 @clause("SUCCESS-EXACTLY-ONCE")
-@pytest.mark.parametrize("label", ["capture", "after"])
-def test_exactly_once(
-    api: Api, task_adapter: Any, task_backend: Any, label: str
-) -> None:
-    batch = shared_batch(task_adapter, task_backend)
-    job = batch.job(label, api.form)
-    job.finished(task_backend)
+@pytest.mark.parametrize("label", [Label.CAPTURE, Label.AFTER])
+def test_exactly_once(api: Api, shared_batches: SharedBatches, label: Label) -> None:
+    job, _ = shared_batches.finished(label, api.form)
     check(
-        batch.rerun_error is None,
+        shared_batches.rerun_error is None,
         expected="a second worker run, with nothing ready, returns normally",
-        observed=describe_exception(batch.rerun_error),
+        observed=describe_exception(shared_batches.rerun_error),
     )
     count = len(evidence.runs(job.token))
-    check(
+    job.check(
         count == 1,
         expected="the function ran exactly once (the worker was run twice)",
         observed=f"it ran {count} times",
-        repro=job.repro,
     )
 
 
-@clause("SUCCESS-EXACTLY-ONCE")
-def test_exactly_once_with_two_workers(task_adapter: Any, task_backend: Any) -> None:
+@clause("SUCCESS-EXACTLY-ONCE", requires=["worker_driven"])
+def test_exactly_once_with_two_workers(task_driver: Driver) -> None:
     """Two workers started together never both run a task (atomic claims)."""
-    driver = Driver(task_adapter, task_backend)
-    if not driver.worker_driven:
-        not_applicable("needs a worker the kit can start twice (worker-driven)")
-    tokens = [execution.new_token() for _ in range(TWO_WORKER_TASKS)]
+    tokens = [new_token() for _ in range(TWO_WORKER_TASKS)]
     for index, token in enumerate(tokens):
-        Api(execution.FORMS[index % 2]).enqueue(tasks.capture, token)
-    errors = execution.run_concurrently(driver, workers=2)
+        Api(FORMS[index % 2]).enqueue(tasks.capture, token)
+    errors = run_concurrently(task_driver, workers=2)
     repro = (
         f"{TWO_WORKER_TASKS} x tasks.capture.enqueue(token)\n"
         "# then two workers at the same time (two threads calling the worker)"
