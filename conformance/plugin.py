@@ -207,12 +207,32 @@ def pytest_load_initial_conftests(
     # The suites ship inside the package; collect them (and only them, unless
     # the user named paths as well).
     args.append(str(SUITES_DIR))
+    _keep_hypothesis_files_in_cache(workdir)
     if _option(early_config, "task_thorough"):
         _load_hypothesis_profile("conformance-thorough")
     elif _option(early_config, "task_quick"):
         _load_hypothesis_profile("conformance-quick")
     else:
         _load_hypothesis_profile("conformance")
+
+
+def _keep_hypothesis_files_in_cache(workdir: Path) -> None:
+    """Hypothesis keeps Unicode tables on disk, in ``.hypothesis/`` of the
+    current directory by default: litter in the user's run directory, and
+    seconds to rebuild in every new one. The user's cache directory holds
+    them instead (the run's own temporary directory if that is not writable);
+    ``HYPOTHESIS_STORAGE_DIRECTORY`` still wins."""
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    target = cache / "django-tasks-conformance" / "hypothesis"
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        target = workdir / "hypothesis"
+    set_hypothesis_home_dir(target)
 
 
 def _load_hypothesis_profile(name: str) -> None:
@@ -344,6 +364,30 @@ def requirements_of(item: pytest.Item) -> tuple[str, ...]:
     for mark in item.iter_markers("requires"):
         needed += mark.args
     return tuple(needed)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With ``--task-clause``, only the suites of the families selected are read.
+
+    Each family has one suite file (``test_<family>.py``): importing and
+    collecting the other suites would cost a run more than its tests.
+    """
+    state = _state(config)
+    wanted = set(_option(config, "task_clause") or ()) if state else set()
+    if not wanted or collection_path.parent != SUITES_DIR:
+        return None
+    if not collection_path.name.startswith("test_"):
+        return None
+    from .spec import load_clauses
+
+    families = {}
+    for clause in load_clauses().values():
+        families[clause.id] = clause.family.id
+        families[clause.family.id] = clause.family.id
+    if wanted - families.keys():
+        return None  # an unknown ID: collect all, the usage error says which
+    suites = {f"test_{families[w].replace('-', '_')}.py" for w in wanted}
+    return collection_path.name not in suites or None
 
 
 def pytest_collection_modifyitems(

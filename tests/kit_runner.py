@@ -38,6 +38,10 @@ PRELOAD = (
     "django.db.models",
     "django.test",
     "django.db.backends.sqlite3.base",
+    "django.db.migrations.executor",
+    "django.core.management.commands.migrate",
+    "django.tasks" if sys.version_info >= (3, 12) else "django_tasks",
+    "packaging.specifiers",
 )
 
 #: A run that takes longer than this is stuck: its stacks are dumped, it ends.
