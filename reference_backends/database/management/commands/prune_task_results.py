@@ -13,7 +13,7 @@ from conformance import compat
 
 from ...._lifecycle import now
 from ...backend import DatabaseBackend
-from ...queries import FINISHED, Queries
+from ...queries import FINISHED
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -67,6 +67,7 @@ class Command(BaseCommand):
             raise CommandError(f"unknown TASKS alias {alias!r}: {exc}") from exc
         if not isinstance(backend, DatabaseBackend):
             raise CommandError(f"TASKS[{alias!r}] is not a DatabaseBackend")
+        queries = backend.queries()  # refuses a backend whose app is missing
         older_than: timedelta = options["older_than"]
         before = now() - older_than
         statuses = (options["status"],) if options["status"] else FINISHED
@@ -84,7 +85,7 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"would delete {count} {what}")
             return
-        count = Queries(backend.connection).prune(
+        count = queries.prune(
             before=before, backends=[alias], statuses=statuses
         )
         self.stdout.write(f"deleted {count} {what}")
