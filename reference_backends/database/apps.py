@@ -15,4 +15,4 @@ class DatabaseTasksConfig(AppConfig):
         # check()) when the Tasks API is first imported, and nothing in
         # Django imports it at start-up: without this, `manage.py check`
         # would report E001-E004 only in projects that happen to import it.
-        from conformance import compat  # noqa: F401
+        from .. import compat  # noqa: F401

@@ -39,8 +39,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from conformance import compat
-
+from .. import compat
 from .._lifecycle import ready_result, to_json_text, update
 from . import records
 from .queries import Queries

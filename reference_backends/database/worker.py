@@ -37,8 +37,7 @@ from typing import Any
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from conformance import compat
-
+from .. import compat
 from .._lifecycle import from_json_text, now, to_json_text, update
 from . import records
 from .backend import AT_LEAST_ONCE, DatabaseBackend

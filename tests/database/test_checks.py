@@ -1,8 +1,8 @@
-"""``manage.py check`` and a missing app, in a fresh project process.
+"""The backend in a user's project, each test a fresh process.
 
 In-process checks prove nothing here: the test process imported the Tasks
-API long ago, and whether Django's task checks run at all depends on who
-imports it during start-up.
+API (and the kit) long ago, and whether Django's task checks run at all
+depends on who imports the API during start-up.
 """
 
 from __future__ import annotations
@@ -96,3 +96,49 @@ def test_check_reports_the_missing_app_once_task_checks_run(tmp_path: Path) -> N
     assert done.returncode != 0
     assert "(reference_tasks.E001)" in done.stderr
     assert "(reference_tasks.E002)" in done.stderr
+
+
+WITHOUT_THE_KIT = """
+import importlib, importlib.abc, pkgutil, sys
+
+class Blocked(importlib.abc.MetaPathFinder):
+    # What the kit needs and a deployment of the backends must not.
+    names = {"conformance", "pytest", "_pytest", "hypothesis", "pygments", "packaging"}
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in self.names:
+            raise ImportError(f"the backends imported {name}")
+        return None
+
+sys.meta_path.insert(0, Blocked())
+for name in list(sys.modules):
+    if name.partition(".")[0] in Blocked.names:
+        del sys.modules[name]
+
+import django
+django.setup()
+import reference_backends
+for module in pkgutil.walk_packages(reference_backends.__path__, "reference_backends."):
+    if not module.name.endswith(".admin"):  # loaded by django.contrib.admin only
+        importlib.import_module(module.name)
+
+from django.core.management import call_command
+call_command("check")
+call_command("migrate", verbosity=0)
+from project_tasks import add
+result = add.enqueue(2, 3)
+call_command("task_worker", "--batch", verbosity=0)
+result.refresh()
+print(result.status, result.return_value)
+"""
+
+
+def test_the_backends_run_without_the_kit(tmp_path: Path) -> None:
+    env = _project(tmp_path, app=True)
+    (tmp_path / "project_tasks.py").write_text(
+        f"from {API_ROOT} import task\n\n@task\ndef add(a, b):\n    return a + b\n",
+        encoding="utf-8",
+    )
+    done = _run(tmp_path, env, "-c", WITHOUT_THE_KIT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "SUCCESSFUL 5"

@@ -15,9 +15,9 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from conformance import compat
+from conformance.adapters.database import DatabaseAdapter, sibling_aliases
 from conformance.support import SignalLog
 from reference_backends.database import DatabaseBackend
-from reference_backends.database.adapter import DatabaseAdapter, sibling_aliases
 from reference_backends.database.models import TaskRecord
 from reference_backends.database.queries import Queries
 from reference_backends.database.worker import Worker, default_worker_id

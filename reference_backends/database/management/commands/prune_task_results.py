@@ -9,8 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from conformance import compat
-
+from .... import compat
 from ...._lifecycle import now
 from ...backend import DatabaseBackend
 from ...queries import FINISHED
@@ -85,7 +84,5 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"would delete {count} {what}")
             return
-        count = queries.prune(
-            before=before, backends=[alias], statuses=statuses
-        )
+        count = queries.prune(before=before, backends=[alias], statuses=statuses)
         self.stdout.write(f"deleted {count} {what}")

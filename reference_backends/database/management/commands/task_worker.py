@@ -9,8 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from conformance import compat
-
+from .... import compat
 from ...backend import DatabaseBackend
 
 LOGGER = "reference_backends.database"
