@@ -372,7 +372,7 @@ class Worker:
         except KeyboardInterrupt as exc:
             # Someone is stopping this process: the attempt is lost, as if the
             # worker had died, and the process stops once it is recorded.
-            outcome = self._lost(row, result, exc)
+            outcome = self._lost(row, result, exc, time.perf_counter() - started)
             outcome.interrupted = True
             return outcome
         except BaseException as exc:  # SystemExit included: the task failed
@@ -386,17 +386,30 @@ class Worker:
             duration=time.perf_counter() - started,
         )
 
-    def _lost(self, row: Row, result: Any, exc: BaseException) -> Outcome:
+    def _lost(
+        self, row: Row, result: Any, exc: BaseException, duration: float
+    ) -> Outcome:
         """The outcome of an attempt that did not complete (delivery decides)."""
         if _retries(self.backends[row.backend_name], row.attempts):
             errors = records.append_error(row.errors, exc)
-            return Outcome(row, None, "READY", None, errors=errors, exc=exc)
-        return _failed(row, result, exc)
+            return Outcome(
+                row, None, "READY", None, errors=errors, exc=exc, duration=duration
+            )
+        return _failed(row, result, exc, duration)
 
     def _after_commit(self, outcome: Outcome) -> None:
         """Log the outcome and send ``task_finished`` (once it is stored)."""
         self.processed += 1
         row = outcome.row
+        if outcome.interrupted:
+            # The operator's doing, not the task's fault: no traceback.
+            logger.warning(
+                "task %s %s: forced stop after %.1f ms; %s",
+                row.id,
+                row.task_path,
+                outcome.duration * 1000,
+                "back to READY" if outcome.status == "READY" else "FAILED",
+            )
         if outcome.result is None:
             if outcome.status == "FAILED":
                 logger.error(
@@ -419,6 +432,8 @@ class Worker:
             update(result, _return_value=from_json_text(outcome.return_value))
         backend = self.backends[row.backend_name]
         _send(compat.task_finished, backend, result)
+        if outcome.interrupted:
+            return
         if outcome.status == "FAILED":
             logger.error(
                 "task %s %s FAILED in %.1f ms",

@@ -120,6 +120,26 @@ def test_sigterm_lets_the_running_task_finish(
     assert "SIGTERM received" in output
 
 
+def test_second_sigint_is_a_forced_stop(kit_env: Any) -> None:
+    env = kit_env()
+    env.python(SLOW.format(seconds=30.0))
+    worker = env.worker("--worker-id", "w1")
+    try:
+        wait_for(lambda: "start slow 1" in env.executions(), 30, "the task to start")
+        worker.send_signal(signal.SIGINT)
+        time.sleep(0.8)
+    finally:
+        output = stop(worker, signal.SIGINT)
+    assert worker.returncode == 130, output
+    assert "Traceback" not in output
+    forced = [line for line in output.splitlines() if "forced stop after" in line]
+    assert len(forced) == 1, output
+    milliseconds = float(forced[0].split("forced stop after ")[1].split()[0])
+    assert 800 <= milliseconds < 30_000, forced
+    assert "worker w1: forced stop" in output
+    assert env.statuses() == {"FAILED": 1, "READY": 1}
+
+
 @pytest.mark.parametrize(
     ("delivery", "final", "runs"),
     [

@@ -110,7 +110,15 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         with worker.signal_handlers():
-            worker.run()
+            try:
+                worker.run()
+            except KeyboardInterrupt:
+                # A second Ctrl-C: the interrupted task is recorded (and
+                # logged); a traceback would only hide that line.
+                logging.getLogger(LOGGER).warning(
+                    "worker %s: forced stop", worker.worker_id
+                )
+                sys.exit(130)
 
     def _configure_logging(self, verbosity: int) -> None:
         """Log each task to stderr, unless LOGGING already handles our logger."""
