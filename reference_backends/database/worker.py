@@ -152,10 +152,10 @@ class Worker:
 
     @contextmanager
     def signal_handlers(self) -> Iterator[None]:
-        """SIGTERM/SIGINT stop gracefully; a second SIGINT interrupts."""
+        """SIGTERM/SIGINT stop gracefully; a second one of either interrupts."""
 
         def graceful(signum: int, frame: FrameType | None) -> None:
-            if self.stopping and signum == signal.SIGINT:
+            if self.stopping:
                 raise KeyboardInterrupt
             logger.warning(
                 "worker %s: %s received, finishing the running task(s)",
@@ -242,7 +242,9 @@ class Worker:
             claim = (
                 not (pending is not None and pending.interrupted) and self._may_claim()
             )
-            row = self._retrying(self._commit, pending, claim)
+            row = self._retrying(
+                self._commit, pending, claim, holding=pending is not None
+            )
             if pending is not None:
                 self._after_commit(pending)
                 if pending.interrupted:
@@ -313,12 +315,16 @@ class Worker:
             self._track_running(row)
         return row
 
-    def _retrying(self, action: Callable[..., Any], *args: Any) -> Any:
+    def _retrying(
+        self, action: Callable[..., Any], *args: Any, holding: bool = False
+    ) -> Any:
         """Run a database action, reconnecting while the database is away.
 
         A restarted PostgreSQL or a dropped connection must not lose the
-        outcome waiting to be written: retry with backoff, for ever while
-        running, for :data:`STOP_DEADLINE` seconds once stopping.
+        outcome waiting to be written (``holding``): retry with backoff, for
+        ever while running, for :data:`STOP_DEADLINE` seconds once stopping.
+        A stopping worker holding nothing gives up at once (returns None):
+        SIGTERM must end a worker whose database is gone.
         """
         delay = 0.05
         deadline: float | None = None
@@ -326,19 +332,29 @@ class Worker:
             try:
                 return action(*args)
             except (OperationalError, InterfaceError) as exc:
-                connection = connections[self.database]
+                _discard_connection(connections[self.database])
+                if self.stopping:
+                    if not holding:
+                        logger.warning(
+                            "worker %s: database error while stopping (%s); "
+                            "nothing to write, stopping now",
+                            self.worker_id,
+                            exc,
+                        )
+                        return None
+                    deadline = deadline or time.monotonic() + STOP_DEADLINE
+                    if time.monotonic() > deadline:
+                        raise
                 logger.warning(
                     "worker %s: database error (%s); reconnecting in %.2fs",
                     self.worker_id,
                     exc,
                     delay,
                 )
-                _discard_connection(connection)
                 if self.stopping:
-                    deadline = deadline or time.monotonic() + STOP_DEADLINE
-                    if time.monotonic() > deadline:
-                        raise
-                time.sleep(delay)
+                    time.sleep(delay)
+                else:
+                    self._stop.wait(delay)  # a stop request ends the wait
                 delay = min(delay * 2, 5.0)
 
     # -- running one task --------------------------------------------------------

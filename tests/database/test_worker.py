@@ -423,8 +423,11 @@ def test_stopping_worker_gives_up_on_a_dead_database(
     monkeypatch.setattr(module, "STOP_DEADLINE", 0.1)
     worker = Worker(["default"], batch=True, worker_id="w")
     worker.stop()
+    # Holding an outcome: retried until the deadline, then the error.
     with pytest.raises(OperationalError):
-        worker._retrying(worker._commit, None, True)
+        worker._retrying(worker._commit, None, True, holding=True)
+    # Holding nothing: a stopping worker gives up at once.
+    assert worker._retrying(worker._commit, None, True) is None
 
 
 # -- concurrency and control --------------------------------------------------------------

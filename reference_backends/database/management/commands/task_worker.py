@@ -8,8 +8,11 @@ from argparse import ArgumentParser, ArgumentTypeError
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
 
 from .... import compat
+from ...apps import DatabaseTasksConfig
 from ...backend import DatabaseBackend
 
 LOGGER = "reference_backends.database"
@@ -27,6 +30,33 @@ def _positive_float(text: str) -> float:
     if not value > 0:
         raise ArgumentTypeError(f"must be positive, got {value}")
     return value
+
+
+def _check_schema(database: str) -> None:
+    """Refuse to start on a database without the task table, or behind on its
+    migrations: the worker would otherwise retry "no such table" for ever."""
+    from ...models import TaskRecord
+
+    label = DatabaseTasksConfig.label
+    connection = connections[database]
+    try:
+        executor = MigrationExecutor(connection)
+        leaves = [key for key in executor.loader.graph.leaf_nodes() if key[0] == label]
+        pending = [migration.name for migration, _ in executor.migration_plan(leaves)]
+        table = TaskRecord._meta.db_table
+        missing = table not in connection.introspection.table_names()
+    except DatabaseError as exc:
+        raise CommandError(f"cannot read database {database!r}: {exc}") from exc
+    if pending or missing:
+        what = (
+            f"{len(pending)} unapplied migration(s) of {label} ({', '.join(pending)})"
+            if pending
+            else f"no table {table}"
+        )
+        raise CommandError(
+            f"database {database!r} is not ready for tasks: {what}. "
+            f"Run 'manage.py migrate --database {database}' first."
+        )
 
 
 class Command(BaseCommand):
@@ -109,9 +139,13 @@ class Command(BaseCommand):
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        _check_schema(worker.database)
         with worker.signal_handlers():
             try:
                 worker.run()
+            except DatabaseError as exc:
+                # Given up on writing an outcome while stopping: say so plainly.
+                raise CommandError(f"database {worker.database!r}: {exc}") from exc
             except KeyboardInterrupt:
                 # A second Ctrl-C: the interrupted task is recorded (and
                 # logged); a traceback would only hide that line.
