@@ -16,6 +16,8 @@ import django
 #: True when Django itself ships ``django.tasks`` (6.0 and later).
 NATIVE = django.VERSION >= (6, 0)
 _ROOT = "django.tasks" if NATIVE else "django_tasks"
+#: The logger Django's task signals log to.
+LOGGER_NAME = _ROOT
 
 _tasks: Any = importlib.import_module(_ROOT)
 _base: Any = importlib.import_module(f"{_ROOT}.base")

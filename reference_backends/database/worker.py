@@ -313,6 +313,9 @@ class Worker:
                 pending.result = None  # and no finished signal for it
         if row is not None:
             self._track_running(row)
+            logger.debug(
+                "task %s %s claimed (attempt %d)", row.id, row.task_path, row.attempts
+            )
         return row
 
     def _retrying(
@@ -495,6 +498,7 @@ class Worker:
                     if any(
                         True for _ in raw.notifies(timeout=max(slice_, 0), stop_after=1)
                     ):
+                        logger.debug("worker %s: woken by NOTIFY", self.worker_id)
                         break
                 for _ in raw.notifies(timeout=0):
                     pass  # drop the backlog: one claim attempt answers them all
@@ -551,6 +555,7 @@ class Worker:
             renewed = queries.renew(
                 self.worker_id, ids, now() + timedelta(seconds=lease_seconds)
             )
+            logger.debug("worker %s: renewed %d lease(s)", self.worker_id, renewed)
             with self._lock:
                 # Tasks that finished meanwhile were not renewed: not a loss.
                 still_running = sum(

@@ -8,6 +8,7 @@ depends on who imports the API during start-up.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ DATABASES = {{"default": {{
     "OPTIONS": {{"init_command": "PRAGMA journal_mode=WAL;"}},
 }}}}
 TASKS = {{"default": {{"BACKEND": {backend!r}, "OPTIONS": {options!r}}}}}
+DEBUG = {debug!r}
 """
 ENQUEUE = f"""
 import django
@@ -39,14 +41,20 @@ noop.enqueue()
 """
 
 
-def _project(root: Path, *, app: bool, **options: object) -> dict[str, str]:
+def _project(
+    root: Path, *, app: bool, debug: bool = False, **options: object
+) -> dict[str, str]:
     """A user's project in ``root``: its settings, and the environment to run it."""
     apps = ["django.contrib.contenttypes", *REQUIRED_APPS]
     if app:
         apps.append(APP)
     (root / "project_settings.py").write_text(
         SETTINGS.format(
-            apps=apps, db=str(root / "db.sqlite3"), backend=BACKEND, options=options
+            apps=apps,
+            db=str(root / "db.sqlite3"),
+            backend=BACKEND,
+            options=options,
+            debug=debug,
         ),
         encoding="utf-8",
     )
@@ -133,12 +141,46 @@ print(result.status, result.return_value)
 """
 
 
-def test_the_backends_run_without_the_kit(tmp_path: Path) -> None:
-    env = _project(tmp_path, app=True)
-    (tmp_path / "project_tasks.py").write_text(
+def _tasks_module(root: Path) -> None:
+    (root / "project_tasks.py").write_text(
         f"from {API_ROOT} import task\n\n@task\ndef add(a, b):\n    return a + b\n",
         encoding="utf-8",
     )
+
+
+def test_the_backends_run_without_the_kit(tmp_path: Path) -> None:
+    env = _project(tmp_path, app=True)
+    _tasks_module(tmp_path)
     done = _run(tmp_path, env, "-c", WITHOUT_THE_KIT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "SUCCESSFUL 5"
+
+
+LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR) ")
+
+
+def test_worker_verbosity_and_one_log_format(tmp_path: Path) -> None:
+    """With DEBUG = True, Django's console handler also prints task lines."""
+    env = _project(tmp_path, app=True, debug=True)
+    _tasks_module(tmp_path)
+    assert _run(tmp_path, env, "-m", "django", "migrate", "-v0").returncode == 0
+    enqueue = "import django\ndjango.setup()\nfrom project_tasks import add\n"
+    enqueue += "print(add.enqueue(2, 3).id)"
+    output: dict[int, list[str]] = {}
+    for verbosity in (0, 1, 2):
+        result_id = _run(tmp_path, env, "-c", enqueue).stdout.strip()
+        done = _run(
+            tmp_path, env, "-m", "django", "task_worker", "--batch", f"-v{verbosity}"
+        )
+        assert done.returncode == 0, done.stderr
+        lines = done.stderr.splitlines()
+        assert [line for line in lines if not LINE.match(line)] == [], done.stderr
+        assert sum(result_id in line for line in lines) == (
+            0 if verbosity == 0 else 1 if verbosity == 1 else 4
+        ), done.stderr
+        output[verbosity] = lines
+    assert output[0] == []
+    claimed = [line for line in output[2] if "claimed (attempt 1)" in line]
+    assert len(claimed) == 1, output[2]
+    # Django's own lines for the task, in the worker's format, only at -v 2.
+    assert sum("Task id=" in line for line in output[2]) == 2, output[2]

@@ -155,13 +155,25 @@ class Command(BaseCommand):
                 sys.exit(130)
 
     def _configure_logging(self, verbosity: int) -> None:
-        """Log each task to stderr, unless LOGGING already handles our logger."""
-        logger = logging.getLogger(LOGGER)
-        level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
-        logger.setLevel(level)
-        if not logger.handlers:
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(
-                logging.Formatter("%(asctime)s %(levelname)s %(message)s")
-            )
-            logger.addHandler(handler)
+        """One format on stderr for every line the worker prints.
+
+        -v 0: warnings and errors; -v 1: also a line per task; -v 2 and up:
+        also claims, lease renewals and NOTIFY wake-ups, and Django's own
+        task log lines. A logger that LOGGING gave handlers is left alone.
+        """
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        ours = logging.getLogger(LOGGER)
+        ours.setLevel(
+            {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+        )
+        if not ours.handlers:
+            ours.addHandler(handler)
+        # Django logs each task's start and end (logger "django.tasks"), which
+        # the worker's own line per task already says; with DEBUG = True its
+        # console handler printed them unformatted between the worker's lines.
+        django_tasks = logging.getLogger(compat.LOGGER_NAME)
+        if not django_tasks.handlers:
+            django_tasks.addHandler(handler)
+            django_tasks.propagate = False
+            django_tasks.setLevel(logging.DEBUG if verbosity >= 2 else logging.CRITICAL)
