@@ -162,18 +162,27 @@ class Command(BaseCommand):
         task log lines. A logger that LOGGING gave handlers is left alone.
         """
         handler = logging.StreamHandler(sys.stderr)
+        handler.set_name(_HANDLER)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         ours = logging.getLogger(LOGGER)
         ours.setLevel(
             {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
         )
-        if not ours.handlers:
-            ours.addHandler(handler)
+        if _unconfigured(ours):
+            ours.handlers = [handler]
         # Django logs each task's start and end (logger "django.tasks"), which
         # the worker's own line per task already says; with DEBUG = True its
         # console handler printed them unformatted between the worker's lines.
         django_tasks = logging.getLogger(compat.LOGGER_NAME)
-        if not django_tasks.handlers:
-            django_tasks.addHandler(handler)
+        if _unconfigured(django_tasks):
+            django_tasks.handlers = [handler]
             django_tasks.propagate = False
             django_tasks.setLevel(logging.DEBUG if verbosity >= 2 else logging.CRITICAL)
+
+
+_HANDLER = "reference_tasks.task_worker"
+
+
+def _unconfigured(logger: logging.Logger) -> bool:
+    """No handlers but the worker's own (from an earlier run in this process)."""
+    return all(handler.get_name() == _HANDLER for handler in logger.handlers)
