@@ -7,8 +7,10 @@
 * :mod:`reference_backends.database`: a queue on the Django ORM, with a
   worker (``docs/database-backend.md``).
 
-Both import the Tasks API only through :mod:`conformance.compat`, so they work
-on Django 6.0, 6.1 and on Django 5.2 with the ``django-tasks`` backport. The
+They import the Tasks API only through :mod:`reference_backends.compat`, so
+they work on Django 6.0, 6.1 and on Django 5.2 with the ``django-tasks``
+backport, and nothing from the kit (``conformance``): deploying a backend
+must not install the kit's test dependencies. The
 submodules are not imported here: importing a backend module reads Django's
 settings, which a caller may not have configured yet.
 """

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from conformance import compat
+from . import compat
 
 
 def new_id() -> str:

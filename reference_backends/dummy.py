@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import compat
-
+from . import compat
 from ._lifecycle import new_result, snapshot
 
 

@@ -19,8 +19,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from conformance import compat
-
+from . import compat
 from ._lifecycle import json_round_trip, new_id, new_result, now, task_error, update
 
 

@@ -42,7 +42,7 @@ KNOWN_ADAPTERS: dict[str, str] = {
         "conformance.adapters.builtin.NeverExecutesAdapter"
     ),
     "reference_backends.database.backend.DatabaseBackend": (
-        "reference_backends.database.adapter.DatabaseAdapter"
+        "conformance.adapters.database.DatabaseAdapter"
     ),
 }
 

@@ -39,8 +39,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from conformance import compat
-
+from .. import compat
 from .._lifecycle import ready_result, to_json_text, update
 from . import records
 from .queries import Queries
@@ -133,6 +132,10 @@ class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
         return connections[self.settings.database]
 
     def queries(self) -> Queries:
+        # Without its app the table's model cannot load: say what to do
+        # rather than Django's "doesn't declare an explicit app_label".
+        if not apps.is_installed(APP):
+            raise ImproperlyConfigured(_app_missing(self.alias) + " " + _APP_HINT)
         if self.option_problems:
             raise ImproperlyConfigured(
                 f"TASKS[{self.alias!r}]['OPTIONS']: {'; '.join(self.option_problems)}"
@@ -203,9 +206,7 @@ class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
             )
         if not apps.is_installed(APP):
             yield checks.Error(
-                f"{where} uses the database backend but {APP!r} is not in INSTALLED_APPS.",
-                hint=f"Add {APP!r} to INSTALLED_APPS and run migrate.",
-                id="reference_tasks.E002",
+                _app_missing(self.alias), hint=_APP_HINT, id="reference_tasks.E002"
             )
         database = self.settings.database
         if database not in settings.DATABASES:
@@ -223,6 +224,16 @@ class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
                 f"{where} stores tasks in {engine!r}: only SQLite and PostgreSQL are supported.",
                 id="reference_tasks.W003",
             )
+
+
+_APP_HINT = f"Add {APP!r} to INSTALLED_APPS and run migrate."
+
+
+def _app_missing(alias: str) -> str:
+    return (
+        f"TASKS[{alias!r}] uses the database backend but {APP!r} is not in "
+        "INSTALLED_APPS."
+    )
 
 
 def _sqlite_checks(

@@ -18,7 +18,7 @@ from datetime import datetime
 from django.db import models
 from django.db.models import Q
 
-from conformance import compat
+from .. import compat
 
 
 class Status(models.TextChoices):

@@ -25,8 +25,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.module_loading import import_string
 
-from conformance import compat
-
+from .. import compat
 from .._lifecycle import error_entry, from_json_text, now, to_json_text, update
 
 #: The columns every query reads, in this order (see :class:`Row`).

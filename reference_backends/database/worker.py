@@ -37,8 +37,7 @@ from typing import Any
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from conformance import compat
-
+from .. import compat
 from .._lifecycle import from_json_text, now, to_json_text, update
 from . import records
 from .backend import AT_LEAST_ONCE, DatabaseBackend
@@ -153,10 +152,10 @@ class Worker:
 
     @contextmanager
     def signal_handlers(self) -> Iterator[None]:
-        """SIGTERM/SIGINT stop gracefully; a second SIGINT interrupts."""
+        """SIGTERM/SIGINT stop gracefully; a second one of either interrupts."""
 
         def graceful(signum: int, frame: FrameType | None) -> None:
-            if self.stopping and signum == signal.SIGINT:
+            if self.stopping:
                 raise KeyboardInterrupt
             logger.warning(
                 "worker %s: %s received, finishing the running task(s)",
@@ -243,7 +242,9 @@ class Worker:
             claim = (
                 not (pending is not None and pending.interrupted) and self._may_claim()
             )
-            row = self._retrying(self._commit, pending, claim)
+            row = self._retrying(
+                self._commit, pending, claim, holding=pending is not None
+            )
             if pending is not None:
                 self._after_commit(pending)
                 if pending.interrupted:
@@ -312,14 +313,21 @@ class Worker:
                 pending.result = None  # and no finished signal for it
         if row is not None:
             self._track_running(row)
+            logger.debug(
+                "task %s %s claimed (attempt %d)", row.id, row.task_path, row.attempts
+            )
         return row
 
-    def _retrying(self, action: Callable[..., Any], *args: Any) -> Any:
+    def _retrying(
+        self, action: Callable[..., Any], *args: Any, holding: bool = False
+    ) -> Any:
         """Run a database action, reconnecting while the database is away.
 
         A restarted PostgreSQL or a dropped connection must not lose the
-        outcome waiting to be written: retry with backoff, for ever while
-        running, for :data:`STOP_DEADLINE` seconds once stopping.
+        outcome waiting to be written (``holding``): retry with backoff, for
+        ever while running, for :data:`STOP_DEADLINE` seconds once stopping.
+        A stopping worker holding nothing gives up at once (returns None):
+        SIGTERM must end a worker whose database is gone.
         """
         delay = 0.05
         deadline: float | None = None
@@ -327,19 +335,29 @@ class Worker:
             try:
                 return action(*args)
             except (OperationalError, InterfaceError) as exc:
-                connection = connections[self.database]
+                _discard_connection(connections[self.database])
+                if self.stopping:
+                    if not holding:
+                        logger.warning(
+                            "worker %s: database error while stopping (%s); "
+                            "nothing to write, stopping now",
+                            self.worker_id,
+                            exc,
+                        )
+                        return None
+                    deadline = deadline or time.monotonic() + STOP_DEADLINE
+                    if time.monotonic() > deadline:
+                        raise
                 logger.warning(
                     "worker %s: database error (%s); reconnecting in %.2fs",
                     self.worker_id,
                     exc,
                     delay,
                 )
-                _discard_connection(connection)
                 if self.stopping:
-                    deadline = deadline or time.monotonic() + STOP_DEADLINE
-                    if time.monotonic() > deadline:
-                        raise
-                time.sleep(delay)
+                    time.sleep(delay)
+                else:
+                    self._stop.wait(delay)  # a stop request ends the wait
                 delay = min(delay * 2, 5.0)
 
     # -- running one task --------------------------------------------------------
@@ -373,7 +391,7 @@ class Worker:
         except KeyboardInterrupt as exc:
             # Someone is stopping this process: the attempt is lost, as if the
             # worker had died, and the process stops once it is recorded.
-            outcome = self._lost(row, result, exc)
+            outcome = self._lost(row, result, exc, time.perf_counter() - started)
             outcome.interrupted = True
             return outcome
         except BaseException as exc:  # SystemExit included: the task failed
@@ -387,17 +405,30 @@ class Worker:
             duration=time.perf_counter() - started,
         )
 
-    def _lost(self, row: Row, result: Any, exc: BaseException) -> Outcome:
+    def _lost(
+        self, row: Row, result: Any, exc: BaseException, duration: float
+    ) -> Outcome:
         """The outcome of an attempt that did not complete (delivery decides)."""
         if _retries(self.backends[row.backend_name], row.attempts):
             errors = records.append_error(row.errors, exc)
-            return Outcome(row, None, "READY", None, errors=errors, exc=exc)
-        return _failed(row, result, exc)
+            return Outcome(
+                row, None, "READY", None, errors=errors, exc=exc, duration=duration
+            )
+        return _failed(row, result, exc, duration)
 
     def _after_commit(self, outcome: Outcome) -> None:
         """Log the outcome and send ``task_finished`` (once it is stored)."""
         self.processed += 1
         row = outcome.row
+        if outcome.interrupted:
+            # The operator's doing, not the task's fault: no traceback.
+            logger.warning(
+                "task %s %s: forced stop after %.1f ms; %s",
+                row.id,
+                row.task_path,
+                outcome.duration * 1000,
+                "back to READY" if outcome.status == "READY" else "FAILED",
+            )
         if outcome.result is None:
             if outcome.status == "FAILED":
                 logger.error(
@@ -420,6 +451,8 @@ class Worker:
             update(result, _return_value=from_json_text(outcome.return_value))
         backend = self.backends[row.backend_name]
         _send(compat.task_finished, backend, result)
+        if outcome.interrupted:
+            return
         if outcome.status == "FAILED":
             logger.error(
                 "task %s %s FAILED in %.1f ms",
@@ -465,6 +498,7 @@ class Worker:
                     if any(
                         True for _ in raw.notifies(timeout=max(slice_, 0), stop_after=1)
                     ):
+                        logger.debug("worker %s: woken by NOTIFY", self.worker_id)
                         break
                 for _ in raw.notifies(timeout=0):
                     pass  # drop the backlog: one claim attempt answers them all
@@ -521,6 +555,7 @@ class Worker:
             renewed = queries.renew(
                 self.worker_id, ids, now() + timedelta(seconds=lease_seconds)
             )
+            logger.debug("worker %s: renewed %d lease(s)", self.worker_id, renewed)
             with self._lock:
                 # Tasks that finished meanwhile were not renewed: not a loss.
                 still_running = sum(

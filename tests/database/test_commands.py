@@ -75,9 +75,11 @@ def test_prune(tasks: Any) -> None:
     out = io.StringIO()
     call_command("prune_task_results", "--older-than", "7d", "--dry-run", stdout=out)
     assert "would delete 2 " in out.getvalue()
+    out = io.StringIO()
     call_command(
         "prune_task_results", "--older-than", "1w", "--status", "FAILED", stdout=out
     )
+    assert out.getvalue().startswith("deleted 1 FAILED result(s)")
     assert {i.hex for i in TaskRecord.objects.values_list("id", flat=True)} == {
         old.id,
         recent.id,
@@ -88,10 +90,20 @@ def test_prune(tasks: Any) -> None:
         recent.id,
         waiting.id,
     }
-    call_command("prune_task_results", "--older-than", "0", stdout=out)
+    call_command("prune_task_results", "--older-than", "0s", stdout=out)
     assert {i.hex for i in TaskRecord.objects.values_list("id", flat=True)} == {
         waiting.id
     }
+
+
+@pytest.mark.parametrize("older_than", ["7", "7.5", "7 days", "7x"])
+def test_prune_refuses_an_age_without_a_unit(tasks: Any, older_than: str) -> None:
+    """A bare number once meant seconds: "7" deleted what had just finished."""
+    result = tasks.add.enqueue(1, 1)
+    call_command("task_worker", "--batch", verbosity=0)
+    with pytest.raises(CommandError, match=r"a number and a unit, s, m, h, d"):
+        call_command("prune_task_results", "--older-than", older_than)
+    assert TaskRecord.objects.filter(id=result.id).exists()
 
 
 @pytest.mark.parametrize("args", [["--backend", "nope"], ["--backend", "immediate"]])
@@ -105,11 +117,12 @@ def test_age_parser() -> None:
 
     from reference_backends.database.management.commands.prune_task_results import age
 
-    assert age("90") == timedelta(seconds=90)
+    assert age("90s") == timedelta(seconds=90)
     assert age("1.5h") == timedelta(minutes=90)
     assert age("2w") == timedelta(days=14)
-    with pytest.raises(ArgumentTypeError):
-        age("soon")
+    for text in ("soon", "90", "7 d"):
+        with pytest.raises(ArgumentTypeError):
+            age(text)
 
 
 def test_admin(tasks: Any) -> None:

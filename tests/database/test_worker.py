@@ -15,9 +15,9 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from conformance import compat
+from conformance.adapters.database import DatabaseAdapter, sibling_aliases
 from conformance.support import SignalLog
 from reference_backends.database import DatabaseBackend
-from reference_backends.database.adapter import DatabaseAdapter, sibling_aliases
 from reference_backends.database.models import TaskRecord
 from reference_backends.database.queries import Queries
 from reference_backends.database.worker import Worker, default_worker_id
@@ -423,8 +423,11 @@ def test_stopping_worker_gives_up_on_a_dead_database(
     monkeypatch.setattr(module, "STOP_DEADLINE", 0.1)
     worker = Worker(["default"], batch=True, worker_id="w")
     worker.stop()
+    # Holding an outcome: retried until the deadline, then the error.
     with pytest.raises(OperationalError):
-        worker._retrying(worker._commit, None, True)
+        worker._retrying(worker._commit, None, True, holding=True)
+    # Holding nothing: a stopping worker gives up at once.
+    assert worker._retrying(worker._commit, None, True) is None
 
 
 # -- concurrency and control --------------------------------------------------------------

@@ -7,9 +7,12 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.database.conftest import KitEnv
 
 pytestmark = pytest.mark.slow
 
@@ -120,6 +123,26 @@ def test_sigterm_lets_the_running_task_finish(
     assert "SIGTERM received" in output
 
 
+def test_second_sigint_is_a_forced_stop(kit_env: Any) -> None:
+    env = kit_env()
+    env.python(SLOW.format(seconds=30.0))
+    worker = env.worker("--worker-id", "w1")
+    try:
+        wait_for(lambda: "start slow 1" in env.executions(), 30, "the task to start")
+        worker.send_signal(signal.SIGINT)
+        time.sleep(0.8)
+    finally:
+        output = stop(worker, signal.SIGINT)
+    assert worker.returncode == 130, output
+    assert "Traceback" not in output
+    forced = [line for line in output.splitlines() if "forced stop after" in line]
+    assert len(forced) == 1, output
+    milliseconds = float(forced[0].split("forced stop after ")[1].split()[0])
+    assert 800 <= milliseconds < 30_000, forced
+    assert "worker w1: forced stop" in output
+    assert env.statuses() == {"FAILED": 1, "READY": 1}
+
+
 @pytest.mark.parametrize(
     ("delivery", "final", "runs"),
     [
@@ -167,3 +190,54 @@ def test_sigkill_during_a_task(
         assert "end slow 2" in env.executions()
         assert (attempts, worker_ids) == (2, "doomed\nsurvivor\n")
     assert "after" in env.executions()
+
+
+@pytest.mark.parametrize("migrated_to", [None, "0001"])
+def test_worker_refuses_a_database_that_is_not_migrated(
+    tmp_path: Path, migrated_to: str | None
+) -> None:
+    env = KitEnv(tmp_path, f"sqlite:///{tmp_path / 'never.sqlite3'}", {})
+    if migrated_to is not None:
+        env.manage("migrate", "-v0", "reference_tasks", migrated_to)
+    worker = env.worker("--batch")
+    try:
+        output, _ = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:  # it retried "no such table" for ever
+            worker.kill()
+            worker.communicate()
+    assert worker.returncode == 1, output
+    assert "is not ready for tasks" in output
+    assert "Run 'manage.py migrate --database default' first." in output
+    assert "reconnecting" not in output
+    if migrated_to:
+        assert "0002_priority_range" in output
+
+
+@pytest.mark.postgres
+def test_sigterm_stops_a_worker_whose_database_is_gone(
+    kit_env: Any, postgres_cluster: Any
+) -> None:
+    """SIGTERM ends the reconnect loop of a worker whose server is down."""
+    env = kit_env(postgres_cluster.create_database(f"gone_{time.monotonic_ns()}"))
+    env.python(ENQUEUE.format(n=1))
+    worker = env.worker("--worker-id", "w1")
+    try:
+        wait_for(lambda: env.executions() == ["t0"], 30, "the task to run")
+        postgres_cluster.stop()
+        try:
+            time.sleep(3)  # idle, the server gone: into the reconnect loop
+            started = time.monotonic()
+            output = stop(worker)
+            elapsed = time.monotonic() - started
+        finally:
+            postgres_cluster.start()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.communicate()
+    assert worker.returncode == 0, output
+    assert elapsed < 10, output
+    assert "reconnecting in" in output
+    assert "nothing to write, stopping now" in output
+    assert "Traceback" not in output

@@ -9,21 +9,27 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from conformance import compat
-
+from .... import compat
 from ...._lifecycle import now
 from ...backend import DatabaseBackend
-from ...queries import FINISHED, Queries
+from ...queries import FINISHED
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def age(text: str) -> timedelta:
-    """``90``, ``90s``, ``15m``, ``12h``, ``7d`` or ``2w``."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhdw]?)", text.strip())
+    """``90s``, ``15m``, ``12h``, ``7d`` or ``2w``.
+
+    The unit is required: a bare ``7`` once meant seven seconds and deleted
+    results that had just finished.
+    """
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhdw])", text.strip())
     if match is None:
-        raise ArgumentTypeError(f"not an age: {text!r} (try 30m, 12h, 7d)")
-    return timedelta(seconds=float(match[1]) * _UNITS[match[2] or "s"])
+        raise ArgumentTypeError(
+            f"{text!r} is not an age: a number and a unit, s, m, h, d or w "
+            "(90s, 15m, 12h, 7d, 2w)"
+        )
+    return timedelta(seconds=float(match[1]) * _UNITS[match[2]])
 
 
 class Command(BaseCommand):
@@ -60,8 +66,14 @@ class Command(BaseCommand):
             raise CommandError(f"unknown TASKS alias {alias!r}: {exc}") from exc
         if not isinstance(backend, DatabaseBackend):
             raise CommandError(f"TASKS[{alias!r}] is not a DatabaseBackend")
-        before = now() - options["older_than"]
+        queries = backend.queries()  # refuses a backend whose app is missing
+        older_than: timedelta = options["older_than"]
+        before = now() - older_than
         statuses = (options["status"],) if options["status"] else FINISHED
+        what = (
+            f"{'/'.join(statuses)} result(s) of TASKS[{alias!r}] finished more than "
+            f"{older_than} ago (before {before:%Y-%m-%d %H:%M:%S %Z})"
+        )
         if options["dry_run"]:
             from ...models import TaskRecord
 
@@ -70,11 +82,7 @@ class Command(BaseCommand):
                 .filter(backend_name=alias, status__in=statuses, finished_at__lt=before)
                 .count()
             )
-            self.stdout.write(
-                f"would delete {count} result(s) finished before {before}"
-            )
+            self.stdout.write(f"would delete {count} {what}")
             return
-        count = Queries(backend.connection).prune(
-            before=before, backends=[alias], statuses=statuses
-        )
-        self.stdout.write(f"deleted {count} result(s) finished before {before}")
+        count = queries.prune(before=before, backends=[alias], statuses=statuses)
+        self.stdout.write(f"deleted {count} {what}")

@@ -8,9 +8,11 @@ from argparse import ArgumentParser, ArgumentTypeError
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
 
-from conformance import compat
-
+from .... import compat
+from ...apps import DatabaseTasksConfig
 from ...backend import DatabaseBackend
 
 LOGGER = "reference_backends.database"
@@ -28,6 +30,33 @@ def _positive_float(text: str) -> float:
     if not value > 0:
         raise ArgumentTypeError(f"must be positive, got {value}")
     return value
+
+
+def _check_schema(database: str) -> None:
+    """Refuse to start on a database without the task table, or behind on its
+    migrations: the worker would otherwise retry "no such table" for ever."""
+    from ...models import TaskRecord
+
+    label = DatabaseTasksConfig.label
+    connection = connections[database]
+    try:
+        executor = MigrationExecutor(connection)
+        leaves = [key for key in executor.loader.graph.leaf_nodes() if key[0] == label]
+        pending = [migration.name for migration, _ in executor.migration_plan(leaves)]
+        table = TaskRecord._meta.db_table
+        missing = table not in connection.introspection.table_names()
+    except DatabaseError as exc:
+        raise CommandError(f"cannot read database {database!r}: {exc}") from exc
+    if pending or missing:
+        what = (
+            f"{len(pending)} unapplied migration(s) of {label} ({', '.join(pending)})"
+            if pending
+            else f"no table {table}"
+        )
+        raise CommandError(
+            f"database {database!r} is not ready for tasks: {what}. "
+            f"Run 'manage.py migrate --database {database}' first."
+        )
 
 
 class Command(BaseCommand):
@@ -110,17 +139,50 @@ class Command(BaseCommand):
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        _check_schema(worker.database)
         with worker.signal_handlers():
-            worker.run()
+            try:
+                worker.run()
+            except DatabaseError as exc:
+                # Given up on writing an outcome while stopping: say so plainly.
+                raise CommandError(f"database {worker.database!r}: {exc}") from exc
+            except KeyboardInterrupt:
+                # A second Ctrl-C: the interrupted task is recorded (and
+                # logged); a traceback would only hide that line.
+                logging.getLogger(LOGGER).warning(
+                    "worker %s: forced stop", worker.worker_id
+                )
+                sys.exit(130)
 
     def _configure_logging(self, verbosity: int) -> None:
-        """Log each task to stderr, unless LOGGING already handles our logger."""
-        logger = logging.getLogger(LOGGER)
-        level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
-        logger.setLevel(level)
-        if not logger.handlers:
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(
-                logging.Formatter("%(asctime)s %(levelname)s %(message)s")
-            )
-            logger.addHandler(handler)
+        """One format on stderr for every line the worker prints.
+
+        -v 0: warnings and errors; -v 1: also a line per task; -v 2 and up:
+        also claims, lease renewals and NOTIFY wake-ups, and Django's own
+        task log lines. A logger that LOGGING gave handlers is left alone.
+        """
+        handler = logging.StreamHandler(sys.stderr)
+        handler.set_name(_HANDLER)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        ours = logging.getLogger(LOGGER)
+        ours.setLevel(
+            {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+        )
+        if _unconfigured(ours):
+            ours.handlers = [handler]
+        # Django logs each task's start and end (logger "django.tasks"), which
+        # the worker's own line per task already says; with DEBUG = True its
+        # console handler printed them unformatted between the worker's lines.
+        django_tasks = logging.getLogger(compat.LOGGER_NAME)
+        if _unconfigured(django_tasks):
+            django_tasks.handlers = [handler]
+            django_tasks.propagate = False
+            django_tasks.setLevel(logging.DEBUG if verbosity >= 2 else logging.CRITICAL)
+
+
+_HANDLER = "reference_tasks.task_worker"
+
+
+def _unconfigured(logger: logging.Logger) -> bool:
+    """No handlers but the worker's own (from an earlier run in this process)."""
+    return all(handler.get_name() == _HANDLER for handler in logger.handlers)

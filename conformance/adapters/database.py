@@ -1,4 +1,7 @@
-"""How the conformance kit drives :class:`DatabaseBackend`.
+"""How the conformance kit drives the reference :class:`DatabaseBackend`.
+
+It lives with the kit, not the backend: the backend must run without the
+kit (and its test dependencies) installed.
 
 ``run_ready`` runs a worker in batch mode in the kit's own process: the
 same code path as ``manage.py task_worker --batch``, minus a process start,
@@ -12,10 +15,10 @@ from typing import Any
 
 from django.conf import settings
 
-from conformance import compat
-from conformance.adapters.base import Adapter
+from reference_backends.database.backend import DatabaseBackend
 
-from .backend import DatabaseBackend
+from .. import compat
+from .base import Adapter
 
 
 class DatabaseAdapter(Adapter):
@@ -24,7 +27,7 @@ class DatabaseAdapter(Adapter):
     record_access = True
 
     def run_ready(self, backend: Any, queue_names: Sequence[str] | None = None) -> None:
-        from .worker import Worker
+        from reference_backends.database.worker import Worker
 
         Worker(
             sibling_aliases(backend),
@@ -34,7 +37,7 @@ class DatabaseAdapter(Adapter):
         ).run()
 
     def set_task_path(self, backend: Any, result_id: str, path: str) -> None:
-        from .models import TaskRecord
+        from reference_backends.database.models import TaskRecord
 
         updated = (
             TaskRecord.objects.using(backend.settings.database)
