@@ -29,10 +29,13 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: What the fork server imports once for every run (nothing that needs settings).
-#: Not hypothesis, nor the kit: pytest rewrites the asserts of plugins it
-#: loads, and warns about those already imported.
+#: Not the kit: pytest must load it as a plugin, asserts rewritten.
 PRELOAD = (
     "pytest",
+    # A pytest plugin too: imported here, pytest can no longer rewrite its
+    # asserts (it warns; the kit's runs ignore that warning, see argv()).
+    "hypothesis",
+    "hypothesis.strategies",
     "asgiref.sync",
     "django",
     "django.db.models",
@@ -42,6 +45,10 @@ PRELOAD = (
     "django.core.management.commands.migrate",
     "django.tasks" if sys.version_info >= (3, 12) else "django_tasks",
     "packaging.specifiers",
+    "django.urls",
+    "django.http",
+    "django.core.serializers",
+    "django.core.checks",
 )
 
 #: A run that takes longer than this is stuck: its stacks are dumped, it ends.
@@ -55,14 +62,20 @@ class KitCall:
     backend: str
     args: tuple[str, ...] = ()
     clauses: tuple[str, ...] = ()
+    #: ``--task-quick`` (10 examples, failures not shrunk): every clause is
+    #: still checked; ``tox -e kit`` runs the bundled backends at full depth.
+    quick: bool = True
 
     def argv(self, report: Path) -> list[str]:
         return [
             "-p",
             "no:cacheprovider",
+            "-W",
+            "ignore::pytest.PytestAssertRewriteWarning",
             f"--task-backend={self.backend}",
             f"--task-report={report}",
             *(f"--task-clause={clause}" for clause in self.clauses),
+            *(["--task-quick"] if self.quick else []),
             *self.args,
         ]
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from conformance import compat
-from tests.broken.expect import QUICK, BrokenBackend, declared, undeclared
+from tests.broken.expect import BrokenBackend, declared, undeclared
 from tests.kit_runner import KitCall, KitRun
 
 pytestmark = pytest.mark.kit
@@ -23,7 +23,7 @@ BROKEN = sorted(declared(), key=lambda broken: broken.path)
 
 def _call(broken: BrokenBackend) -> KitCall:
     expect = broken.expect
-    return KitCall(broken.path, (*QUICK, *expect.options), expect.clauses)
+    return KitCall(broken.path, expect.options, expect.clauses)
 
 
 def _param(broken: BrokenBackend) -> Any:

@@ -25,9 +25,6 @@ from types import MappingProxyType
 
 from packaging.specifiers import SpecifierSet
 
-#: Every run on a broken backend: failures are found, not shrunk.
-QUICK = ("--task-quick",)
-
 
 @dataclass(frozen=True, init=False)
 class Expect:
