@@ -175,7 +175,9 @@ class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
         """The stored result, from any thread or process.
 
         A row whose task no longer imports (or was tampered with) still
-        comes back, with a stand-in task that carries the stored path.
+        comes back, with a stand-in task that carries the stored path
+        (SECURITY-GET-RESULT-NO-IMPORT-ERROR). One table read by every
+        thread and process: RESULTS-ELSEWHERE-THREAD, RESULTS-ELSEWHERE-PROCESS.
         """
         if not isinstance(result_id, str) or not _ID_SHAPE.fullmatch(result_id):
             raise compat.TaskResultDoesNotExist(result_id)

@@ -37,6 +37,7 @@ CHANNEL = "reference_tasks"
 FINISHED = ("SUCCESSFUL", "FAILED")
 
 # Highest priority first, then oldest: the order the ready index is built in.
+# ORDERING-PRIORITY, ORDERING-TIES-FIFO
 _NEXT = " ORDER BY priority DESC, enqueued_at LIMIT 1"
 
 
@@ -69,6 +70,8 @@ class Claim:
     lease_expires_at: datetime
 
     # started_at keeps the first attempt; worker_ids gets a line per attempt.
+    # LIFECYCLE-TRANSITIONS: READY -> RUNNING when claimed, before the call
+    # (LIFECYCLE-RUNNING-WHILE-EXECUTING); a row no worker claims stays READY.
     SET = (
         "status = 'RUNNING', attempts = attempts + 1, claimed_by = %s,"
         " lease_expires_at = %s, started_at = COALESCE(started_at, %s),"
@@ -273,6 +276,9 @@ class Queries:
     ) -> str:
         # Its parameters come from _ready_params: the hot claim builds this
         # text once per shape, the parameters per call.
+        # DEFER-NOT-EARLY, DEFER-DOES-NOT-BLOCK: a row not due yet is skipped,
+        # never waited for. WORKER-QUEUES-SELECTED, WORKER-QUEUES-ALL: only the
+        # worker's queues, every queue when it names none.
         return (
             f"status = 'READY' AND backend_name IN ({_placeholders(backends)})"
             " AND (run_after IS NULL OR run_after <= %s)"
@@ -353,7 +359,7 @@ class Queries:
             ctes.append(f"done AS ({finish_sql} RETURNING 1)")
         where = self._ready_filter(claim.backends, claim.queues)
         # SKIP LOCKED: a row another worker is claiming right now is passed
-        # over, not waited for.
+        # over, not waited for (SUCCESS-EXACTLY-ONCE: one claim per row).
         ctes.append(
             f"next AS (SELECT id FROM {self.table} WHERE {where}{_NEXT} FOR UPDATE SKIP LOCKED)"
         )

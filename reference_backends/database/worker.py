@@ -375,6 +375,8 @@ class Worker:
         except Exception as exc:
             # Never started: a path that does not import or is not a task,
             # arguments that are not JSON. Nothing of it is called.
+            # SECURITY-TAMPERED-PATH-NOT-EXECUTED, SECURITY-TAMPERED-PATH-FAILS,
+            # SECURITY-MISSING-TASK-FAILS
             return _failed(row, None, exc)
         _send(compat.task_started, backend, result)
         started = time.perf_counter()
@@ -395,6 +397,7 @@ class Worker:
             outcome.interrupted = True
             return outcome
         except BaseException as exc:  # SystemExit included: the task failed
+            # SECURITY-WORKER-SURVIVES: whatever the task raised, the loop goes on.
             return _failed(row, result, exc, time.perf_counter() - started)
         return Outcome(
             row,
