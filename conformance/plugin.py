@@ -486,8 +486,10 @@ def pytest_runtest_makereport(
         rerun = _rerun_command(item.config, clause.id)
         if call.excinfo is not None and call.excinfo.errisinstance(ClauseViolation):
             # A violation is a finding about the backend: show the bug report,
-            # not the kit's stack.
-            report.longrepr = _bug_report(item, clause, call.excinfo.value, rerun)
+            # not the kit's stack. In a test's body, repr_failure has made it
+            # already (_report_violations_plainly); in a fixture, it is made here.
+            if report.when != "call":
+                report.longrepr = _bug_report(item, clause, call.excinfo.value, rerun)
         else:
             report.sections.insert(
                 0,

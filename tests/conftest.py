@@ -21,7 +21,7 @@ import pytest
 from tests.kit_runner import REPO_ROOT, KitCall, KitPool, KitRun
 from tests.kit_runner import run_kit as run_one
 
-__all__ = ["REPO_ROOT", "KitCall", "KitRun"]
+__all__ = ["REPO_ROOT"]  # tests/test_readme.py reads it from here
 
 _POOL = pytest.StashKey[KitPool]()
 _RUNS = pytest.StashKey[dict[KitCall, "Future[KitRun]"]]()

@@ -16,10 +16,8 @@ import faulthandler
 import json
 import multiprocessing
 import os
-import resource
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -88,10 +86,6 @@ class KitRun:
     report: dict[str, Any]
     output: str
     directory: Path
-    #: Wall-clock time of the run in its process (imports excluded).
-    seconds: float = 0.0
-    #: CPU time of the run's process and the processes it waited for.
-    cpu_seconds: float = 0.0
 
     def outcome(self, clause_id: str) -> str:
         try:
@@ -182,7 +176,6 @@ def _run_in_this_process(call: KitCall, directory: Path) -> KitRun:
     report = directory / "report.json"
     output = directory / "output.txt"
     faulthandler.dump_traceback_later(RUN_TIMEOUT, exit=True)
-    started = time.monotonic()
     with output.open("w", encoding="utf-8") as sink:
         _redirect_output(sink.fileno())
         try:
@@ -196,13 +189,7 @@ def _run_in_this_process(call: KitCall, directory: Path) -> KitRun:
     loaded = json.loads(report.read_text()) if report.exists() else {}
     if not loaded:
         raise AssertionError(f"the kit wrote no report:\n{text}")
-    cpu = sum(
-        usage.ru_utime + usage.ru_stime
-        for usage in map(
-            resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-        )
-    )
-    return KitRun(ret, loaded, text, directory, time.monotonic() - started, cpu)
+    return KitRun(ret, loaded, text, directory)
 
 
 def _environment() -> None:

@@ -74,10 +74,6 @@ class BrokenBackend:
     path: str
     expect: Expect
 
-    @property
-    def name(self) -> str:
-        return self.path.rsplit(".", 1)[1]
-
 
 def _classes(package: str) -> Iterator[tuple[str, type]]:
     """``(dotted path, class)`` of every class defined in ``package``'s modules."""
