@@ -162,7 +162,9 @@ def _forkserver() -> Any:
     global _CONTEXT
     if _CONTEXT is None:
         _CONTEXT = multiprocessing.get_context("forkserver")
-        _CONTEXT.set_forkserver_preload([*PRELOAD, "tests.kit_runner"])
+        _CONTEXT.set_forkserver_preload(
+            [*PRELOAD, "tests.kit_runner", "tests.kit_preload"]
+        )
     return _CONTEXT
 
 
