@@ -82,6 +82,9 @@ def ready_result(
     backend: Any, task: Any, args: Any, kwargs: Any, result_id: str
 ) -> Any:
     """The READY :class:`TaskResult` ``result_id``, enqueued now, arguments as given."""
+    # ENQUEUE-RETURNS-RESULT: a TaskResult, from enqueue and aenqueue alike.
+    # ENQUEUE-READY-UNLESS-SYNCHRONOUS: READY for a queue (dummy, database);
+    # the immediate backend runs it before returning.
     # ENQUEUE-READY-NOT-STARTED: READY, no timestamps but enqueued_at, no
     # errors, no worker ids. ENQUEUE-RESULT-TASK: the Task as given (a
     # using() variant keeps its priority, queue and run_after).

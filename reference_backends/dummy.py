@@ -61,12 +61,15 @@ class DummyBackend(compat.BaseTaskBackend):  # type: ignore[misc]
         await compat.task_enqueued.asend(type(self), task_result=result)
         return result
 
+    # LIFECYCLE-UNEXECUTED-STAYS-READY: nothing here ever changes a stored
+    # result; get_result returns a copy of it as enqueued.
     def get_result(self, result_id: str) -> Any:
         """A copy of the stored result, or ``TaskResultDoesNotExist``.
 
         GET-RESULT-TASK-RESULT-OR-NOT-IMPLEMENTED lets a backend without
         ``supports_get_result`` answer; this one does, in its own thread.
         """
+        # GET-RESULT-ANY-TASK: every stored result, whatever its function.
         for result in self._results:
             # GET-RESULT-ID-EXACT, GET-RESULT-ID-CASE-EXACT: exact comparison.
             if result.id == result_id:

@@ -145,6 +145,7 @@ class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
     # -- the API -----------------------------------------------------------
     def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
         """Store a READY row; the result comes back READY, never run here."""
+        # LIFECYCLE-READY-UNTIL-RUN: only a worker changes the row's status.
         self.validate_task(task)
         # TaskResult normalises args (tuples to lists; sets and other types
         # raise TypeError), then strict JSON refuses what it cannot store.
@@ -179,6 +180,10 @@ class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
         (SECURITY-GET-RESULT-NO-IMPORT-ERROR). One table read by every
         thread and process: RESULTS-ELSEWHERE-THREAD, RESULTS-ELSEWHERE-PROCESS.
         """
+        # GET-RESULT-ANY-TASK, REFRESH-SHOWS-OUTCOME: the row as the worker
+        # left it, for any task (refresh() reads through here);
+        # GET-RESULT-REFRESH-KEEPS-IDENTITY: the id, task and arguments as
+        # stored at enqueue.
         if not isinstance(result_id, str) or not _ID_SHAPE.fullmatch(result_id):
             raise compat.TaskResultDoesNotExist(result_id)
         row = self.queries().get(result_id)

@@ -276,6 +276,7 @@ class Queries:
     ) -> str:
         # Its parameters come from _ready_params: the hot claim builds this
         # text once per shape, the parameters per call.
+        # DEFER-RUNS-WHEN-DUE: run_after is aware, compared with an aware now.
         # DEFER-NOT-EARLY, DEFER-DOES-NOT-BLOCK: a row not due yet is skipped,
         # never waited for. WORKER-QUEUES-SELECTED, WORKER-QUEUES-ALL: only the
         # worker's queues, every queue when it names none.

@@ -279,6 +279,7 @@ def build_result(task: Any, row: Row, *, strict: bool) -> Any:
     arguments; otherwise (``get_result``) they read as empty, so a damaged
     row can still be looked at.
     """
+    # JSON-GET-RESULT-PRESERVES: the arguments as enqueue stored them, JSON.
     try:
         args: list[Any] = decode_list(row.args, "args")
         kwargs: dict[str, Any] = decode_dict(row.kwargs, "kwargs")

@@ -378,9 +378,13 @@ class Worker:
             # SECURITY-TAMPERED-PATH-NOT-EXECUTED, SECURITY-TAMPERED-PATH-FAILS,
             # SECURITY-MISSING-TASK-FAILS
             return _failed(row, None, exc)
+        # SIGNALS-EXECUTION-STATUS: started carries the claimed (RUNNING)
+        # result; finished goes out after the final state is stored.
         _send(compat.task_started, backend, result)
         started = time.perf_counter()
         try:
+            # ASYNC-EXECUTION-CONTEXT: Task.call runs a coroutine function to
+            # completion with the same context as a plain one.
             if task.takes_context:
                 value = task.call(
                     compat.TaskContext(task_result=result),
