@@ -3,8 +3,13 @@
 Imported only after the backend under test is configured: ``@task`` takes
 ``task_class`` from it and validates each task against it. Every task here
 uses the defaults (priority 0, queue "default") so that it is valid on any
-backend; the suites derive variants with ``using()``. Coroutine tasks live in
-:mod:`conformance.async_tasks`, imported only where ``supports_async_task``.
+backend; the suites derive variants with ``using()``.
+
+This is the one module a worker must import to run the kit's tasks (workers
+that only run tasks registered at start-up: import it there). Coroutine tasks
+live in :mod:`conformance.async_tasks`, because defining one on a backend
+without ``supports_async_task`` raises; importing this module imports that
+one too wherever the backend under test supports them.
 """
 
 from __future__ import annotations
@@ -257,3 +262,16 @@ class FakeTask:
 
 
 fake_task = FakeTask(not_a_task_write_marker)
+
+
+def _backend_runs_coroutines() -> bool:
+    from .compat import task_backends
+
+    try:
+        return bool(task_backends["default"].supports_async_task)
+    except Exception:  # no usable default backend: nothing to define them on
+        return False
+
+
+if _backend_runs_coroutines():
+    from . import async_tasks  # noqa: F401  (one module for a worker)
