@@ -61,12 +61,33 @@ REQUIREMENTS: dict[str, tuple[Callable[[Environment], bool], str]] = {
         lambda env: env.adapter.executes and env.adapter.synchronous,
         "the backend runs each task inside enqueue",
     ),
+    # Worker capabilities (conformance.adapters.base.CAPABILITIES).
+    "worker_selects_queues": (
+        lambda env: env.adapter.selects_queues,
+        "the worker runs only the queues it is given (its adapter declares it can)",
+    ),
+    "worker_in_other_threads": (
+        lambda env: env.adapter.runs_in_other_threads,
+        "the worker can be called from another thread (its adapter declares it can)",
+    ),
+    "worker_concurrent": (
+        lambda env: env.adapter.runs_concurrently,
+        "the worker can be called twice at once (its adapter declares it can)",
+    ),
 }
 
 #: Requirements an unsettled adapter (an unknown backend, not yet probed)
 #: cannot answer at collection: they are decided again once it is probed.
 ADAPTER_REQUIREMENTS = frozenset(
-    {"executes", "worker_driven", "record_access", "synchronous"}
+    {
+        "executes",
+        "worker_driven",
+        "record_access",
+        "synchronous",
+        "worker_selects_queues",
+        "worker_in_other_threads",
+        "worker_concurrent",
+    }
 )
 
 

@@ -34,6 +34,10 @@ from typing import Any
 WorkerCallable = Callable[[Any, Sequence[str] | None], None]
 
 
+#: The worker capabilities an adapter or a ``--task-worker`` callable declares.
+CAPABILITIES = ("selects_queues", "runs_in_other_threads", "runs_concurrently")
+
+
 class RecordAccessUnsupported(NotImplementedError):
     """The adapter cannot reach the backend's stored task records."""
 
@@ -58,12 +62,27 @@ class Adapter:
     #: Why the kit could not see the backend execute, and what to do about it.
     hint: str = ""
 
+    # What the worker can do. Workers are the backend's, not part of Django's
+    # contract: a clause that needs a capability the worker lacks is "n/a",
+    # never a failure. A ``--task-worker`` callable declares them as
+    # attributes of the same names (``worker.selects_queues = False``).
+    #: The worker runs only the queues it is given (``queue_names``).
+    selects_queues: bool = True
+    #: The worker may be called from a thread other than the one that enqueued.
+    runs_in_other_threads: bool = True
+    #: Two calls of the worker may run at the same time.
+    runs_concurrently: bool = True
+
     def __init__(self, worker: WorkerCallable | None = None, timeout: float = 10.0):
         self._worker = worker
         self.timeout = timeout
         self._probe_outcome = ""
         if worker is not None:
             self.worker_driven = True
+            for capability in CAPABILITIES:
+                declared = getattr(worker, capability, None)
+                if declared is not None:
+                    setattr(self, capability, bool(declared))
         elif type(self) is Adapter:
             # An unknown backend and no worker: find out how it executes.
             self.settled = False
@@ -134,6 +153,9 @@ class Adapter:
         if self._worker is not None:
             name = getattr(self._worker, "__qualname__", repr(self._worker))
             parts.append(f"worker={getattr(self._worker, '__module__', '?')}.{name}")
+        lacks = [name for name in CAPABILITIES if not getattr(self, name)]
+        if self.worker_driven and lacks:
+            parts.append(f"(worker: not {', not '.join(lacks)})")
         if not self.settled:
             parts.append("(execution mode probed before the first clause)")
         elif self._probe_outcome:

@@ -167,7 +167,10 @@ def test_exactly_once(api: Api, shared_batches: SharedBatches, label: Label) -> 
     )
 
 
-@clause("SUCCESS-EXACTLY-ONCE", requires=["worker_driven"])
+@clause(
+    "SUCCESS-EXACTLY-ONCE",
+    requires=["worker_driven", "worker_concurrent", "worker_in_other_threads"],
+)
 def test_exactly_once_with_two_workers(task_driver: Driver) -> None:
     """Two workers started together never both run a task (atomic claims)."""
     tokens = [new_token() for _ in range(TWO_WORKER_TASKS)]

@@ -97,3 +97,38 @@ def test_django_versions_gate_first() -> None:
 def test_an_unknown_requirement_is_an_error() -> None:
     with pytest.raises(UnknownRequirement, match="teleport"):
         unmet(_clause(), _env(), ["not supports_teleport"])
+
+
+def _worker(**capabilities: bool) -> Any:
+    def worker(backend: Any, queue_names: Any = None) -> None:
+        return None
+
+    for name, value in capabilities.items():
+        setattr(worker, name, value)
+    return worker
+
+
+def test_a_worker_callable_declares_what_it_cannot_do() -> None:
+    from conformance.adapters import Adapter
+
+    adapter = Adapter(worker=_worker(selects_queues=False))
+    assert (adapter.selects_queues, adapter.runs_concurrently) == (False, True)
+    assert "not selects_queues" in adapter.describe()
+    reason = unmet(
+        _clause("worker_driven", "worker_selects_queues"), _env(None, adapter)
+    )
+    assert reason is not None and "runs only the queues it is given" in reason
+    assert unmet(_clause("worker_concurrent"), _env(None, adapter)) is None
+
+
+def test_undeclared_capabilities_are_assumed() -> None:
+    from conformance.adapters import Adapter
+
+    adapter = Adapter(worker=_worker())
+    for requirement in (
+        "worker_selects_queues",
+        "worker_in_other_threads",
+        "worker_concurrent",
+    ):
+        assert unmet(_clause(requirement), _env(None, adapter)) is None
+    assert "not " not in adapter.describe()
