@@ -145,7 +145,20 @@ class MemoryBackend(compat.BaseTaskBackend):  # type: ignore[misc]
         # Serialise first: a value JSON cannot hold raises here, stores nothing.
         stored_args = json.loads(json.dumps(list(args)))
         stored_kwargs = json.loads(json.dumps(dict(kwargs)))
-        record = {
+        record = self.new_record(task, stored_args, stored_kwargs)
+        self.store.save(record)
+        result = self.to_result(record, task)
+        # Announced before a worker can see it: enqueued comes before started
+        # even when a worker is already running.
+        compat.task_enqueued.send(type(self), task_result=result)
+        self.store.mark_ready(self.ready_name(record))
+        return result
+
+    def new_record(
+        self, task: Any, stored_args: list[Any], stored_kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The READY record of ``task`` with arguments already made JSON."""
+        return {
             "id": get_random_string(32),
             "path": task.module_path,
             "priority": task.priority,
@@ -165,13 +178,6 @@ class MemoryBackend(compat.BaseTaskBackend):  # type: ignore[misc]
             "worker_ids": [],
             "sequence": time.time_ns(),
         }
-        self.store.save(record)
-        result = self.to_result(record, task)
-        # Announced before a worker can see it: enqueued comes before started
-        # even when a worker is already running.
-        compat.task_enqueued.send(type(self), task_result=result)
-        self.store.mark_ready(self.ready_name(record))
-        return result
 
     def ready_name(self, record: dict[str, Any]) -> str:
         run_after = _parse(record["run_after"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from typing import Any
 
@@ -10,7 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import tasks
+from conformance import evidence, tasks
+from conformance.driver import Driver
+from conformance.jobs import new_token
 from conformance.strategies import (
     UNSERIALIZABLE,
     json_kwargs,
@@ -166,6 +169,32 @@ def test_unserializable_not_stored(api: Api, task_backend: Any) -> None:
         observed=f"len(backend.results) went from {stored_before} to {stored_after}",
         repro=f"n = len(backend.results)\n{api.name('enqueue')} of each unserializable "
         "value (set, datetime, ...), each raising\nlen(backend.results) == n",
+    )
+
+
+@clause("JSON-UNSERIALIZABLE-NOT-STORED", requires=["worker_driven"])
+def test_refused_enqueue_never_runs(api: Api, task_driver: Driver) -> None:
+    """A refused enqueue leaves nothing a worker runs later (a message queued
+    before the arguments were checked leaves no result to fetch, and runs)."""
+    refused: dict[str, str] = {}
+    for kind in sorted(UNSERIALIZABLE):
+        token = new_token()
+        _, error = outcome_of(
+            functools.partial(api.enqueue, tasks.capture, token, UNSERIALIZABLE[kind]())
+        )
+        if error is not None:
+            refused[kind] = token
+    repro = (
+        f"tasks.capture.{api.name('enqueue')}(token, {{1, 2}})  # raises\n"
+        "worker(backend, None)  # then: did capture run?"
+    )
+    task_driver.run_checked(repro=repro)
+    ran = sorted(kind for kind, token in refused.items() if evidence.runs(token))
+    check(
+        not ran,
+        expected="no task whose enqueue raised runs when the worker runs",
+        observed=f"the worker ran the refused enqueues of: {', '.join(ran)}",
+        repro=repro,
     )
 
 

@@ -120,6 +120,25 @@ class DeferredBlocksQueue(MemoryBackend):
                     yield record
 
 
+class PushesBeforeChecking(MemoryBackend):
+    """Queues the task first and checks its arguments after (a broker publish
+    with a lenient encoder): enqueue raises TypeError, yet the worker later
+    runs what it refused. No signal, no result to fetch: only running tells."""
+
+    expect = Expect("json", fails={"JSON-UNSERIALIZABLE-NOT-STORED"}, options=WORKER)
+
+    def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
+        self.validate_task(task)
+        lenient = json.loads(json.dumps([list(args), dict(kwargs)], default=repr))
+        record = self.new_record(task, lenient[0], lenient[1])
+        self.store.save(record)
+        self.store.mark_ready(self.ready_name(record))
+        json.dumps([list(args), dict(kwargs)])  # TypeError now: the task is out
+        result = self.to_result(record, task)
+        compat.task_enqueued.send(type(self), task_result=result)
+        return result
+
+
 class ServesWrongQueues(MemoryBackend):
     """The worker runs every queue, whichever it was asked for."""
 

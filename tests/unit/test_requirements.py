@@ -117,7 +117,8 @@ def test_a_worker_callable_declares_what_it_cannot_do() -> None:
     reason = unmet(
         _clause("worker_driven", "worker_selects_queues"), _env(None, adapter)
     )
-    assert reason is not None and "runs only the queues it is given" in reason
+    assert reason is not None
+    assert "runs only the queues it is given" in reason
     assert unmet(_clause("worker_concurrent"), _env(None, adapter)) is None
 
 
