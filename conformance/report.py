@@ -139,10 +139,9 @@ class ConformanceReport:
             note = self.note(rec)
             if rec.outcome == NA and note in shared:
                 note = f"n/a note {shared[note]}"
-            lines.append(
-                f"  {rec.clause.id:<{width}}  {rec.clause.level:<6}  "
-                f"{rec.outcome.upper():<8}" + (f"  ({note})" if note else "")
-            )
+            row = f"  {rec.clause.id:<{width}}  {rec.clause.level:<6}  "
+            row += f"{rec.outcome.upper():<8}" + (f"  ({note})" if note else "")
+            lines.append(row.rstrip())
         for reason, number in shared.items():
             covered = self.shared_reasons()[reason]
             lines.append(f"n/a note {number}: {reason}")

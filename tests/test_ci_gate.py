@@ -93,6 +93,12 @@ def test_task_conformance_runs_the_kit_as_the_ini_configures_it(project: Path) -
     report = json.loads((project / "conformance.json").read_text())
     assert report["backend"] == NEVER_SENT
     assert [c["id"] for c in report["clauses"]] == [ONCE]
+    # Nothing left in the run directory but the report asked for.
+    assert sorted(p.name for p in project.iterdir()) == [
+        "conformance.json",
+        "pyproject.toml",
+        "tests",
+    ]
 
 
 def test_task_backend_on_the_command_line_switches_the_kit_on(project: Path) -> None:
