@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from _pytest._code.code import ExceptionRepr
 
 from .settings_file import ENV_VAR, KitConfig
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
     from .adapters import Adapter
     from .driver import Driver
+    from .expected_failures import ExpectedFailure
     from .report import ConformanceReport
     from .requirements import Environment
     from .shared_batch import SharedBatches
@@ -84,7 +86,19 @@ _OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
         "A smoke run: few hypothesis examples and no shrinking of failures.",
         {"action": "store_true", "default": None},
     ),
+    (
+        "task-expected-failures",
+        "TOML file of the clauses the backend fails today: reported as expected.",
+        {},
+    ),
+    (
+        "task-write-expected-failures",
+        "Write the clauses this run failed to FILE (an expected-failures file).",
+        {},
+    ),
 ]
+#: Runs the kit with the ini configuration; the ini keys alone never do.
+CONFORMANCE_FLAG = "--task-conformance"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -96,6 +110,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         if name in {"task-thorough", "task-quick"}:
             ini_type = "bool"
         parser.addini(dest, help_text, type=ini_type, default=None)  # type: ignore[arg-type]
+    group.addoption(
+        CONFORMANCE_FLAG,
+        dest="task_conformance",
+        action="store_true",
+        default=False,
+        help="Run the kit as configured by the task_* ini keys (which alone do not).",
+    )
 
 
 def _option(config: pytest.Config, dest: str) -> Any:
@@ -127,6 +148,10 @@ class KitState:
         self.saved_env: dict[str, str | None] = {}
         #: The adapter was unsettled at collection: gate again once probed.
         self.probe_gating = False
+        #: The clause and family IDs of --task-clause, as the spec spells them.
+        self.wanted: set[str] = set()
+        #: The expected-failures file's entries that apply to this Django.
+        self.expected: dict[str, ExpectedFailure] = {}
 
     def configured(self, environment: Environment, report: ConformanceReport) -> None:
         self._environment, self._report = environment, report
@@ -172,11 +197,30 @@ def _kit_config(early_config: pytest.Config, workdir: Path) -> KitConfig:
     )
 
 
+def _switched_on(early_config: pytest.Config) -> bool:
+    """``--task-backend`` on the command line, or ``--task-conformance``.
+
+    The ini keys configure the kit but never switch it on: a project that
+    keeps them in its pyproject runs its own tests with plain ``pytest``.
+    """
+    namespace = early_config.known_args_namespace
+    if getattr(namespace, "task_backend", None):
+        return True
+    if not getattr(namespace, "task_conformance", False):
+        return False
+    if not _option(early_config, "task_backend"):
+        raise pytest.UsageError(
+            f"{CONFORMANCE_FLAG} needs task_backend in [tool.pytest.ini_options]"
+            " (or --task-backend)"
+        )
+    return True
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(
     early_config: pytest.Config, parser: pytest.Parser, args: list[str]
 ) -> None:
-    if not _option(early_config, "task_backend"):
+    if not _switched_on(early_config):
         return  # an ordinary pytest run: the plugin stays out of the way
     workdir = Path(tempfile.mkdtemp(prefix="conformance-"))
     state = KitState(_kit_config(early_config, workdir), workdir, owns_workdir=True)
@@ -284,13 +328,31 @@ def pytest_configure(config: pytest.Config) -> None:
     if target and Path(target).suffix not in REPORT_SUFFIXES:
         # Refuse now, not after the whole run.
         raise pytest.UsageError(f"--task-report must end in .json or .md, not {target}")
+    state.wanted = _wanted_clauses(config)
+    state.expected = _expected_failures(config)
     try:
         backend = compat.task_backends[compat.DEFAULT_TASK_BACKEND_ALIAS]
     except Exception as exc:
         raise pytest.UsageError(
             f"conformance kit: cannot create backend {state.config.backend!r}: {exc}"
         ) from exc
-    timeout = float(_option(config, "task_timeout") or 10)
+    if state.config.options:
+        _check_options(backend)
+    try:
+        timeout = float(_option(config, "task_timeout") or 10)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--task-timeout must be a number: {exc}") from exc
+    from django.utils.module_loading import import_string
+
+    for name in ("task_adapter", "task_worker"):
+        path = _option(config, name)
+        try:
+            if path:
+                import_string(path)
+        except ImportError as exc:
+            raise pytest.UsageError(
+                f"--{name.replace('_', '-')}={path} does not import: {exc}"
+            ) from exc
     adapter = adapter_for(
         backend,
         adapter_path=_option(config, "task_adapter"),
@@ -309,6 +371,60 @@ def pytest_configure(config: pytest.Config) -> None:
         ),
     )
     config.pluginmanager.register(_OutcomeRecorder(state), "conformance-outcomes")
+
+
+def _wanted_clauses(config: pytest.Config) -> set[str]:
+    """``--task-clause`` IDs as the spec spells them (any letter case)."""
+    from .expected_failures import suggest
+    from .spec import load_clauses
+
+    known: dict[str, str] = {}
+    for clause in load_clauses().values():
+        known[clause.id.upper()] = clause.id
+        known[clause.family.id.upper()] = clause.family.id
+    wanted = set()
+    for name in _option(config, "task_clause") or ():
+        canonical = known.get(name.strip().upper())
+        if canonical is None:
+            raise pytest.UsageError(
+                f"--task-clause: {name} is neither a clause nor a family"
+                + suggest(name, known.values())
+            )
+        wanted.add(canonical)
+    return wanted
+
+
+def _expected_failures(config: pytest.Config) -> dict[str, ExpectedFailure]:
+    """The expected-failures file's entries for the Django under test."""
+    from .expected_failures import ExpectedFailuresError, load
+    from .spec import load_clauses
+    from .versions import DJANGO_VERSION
+
+    path = _option(config, "task_expected_failures")
+    if not path:
+        return {}
+    try:
+        entries = load(Path(path), load_clauses())
+    except ExpectedFailuresError as exc:
+        raise pytest.UsageError(f"--task-expected-failures: {exc}") from exc
+    return {
+        cid: entry for cid, entry in entries.items() if entry.applies_to(DJANGO_VERSION)
+    }
+
+
+def _check_options(backend: Any) -> None:
+    """Options the backend refuses (errors from its ``check()``): a usage error,
+    before a run in which every clause would fail for the same reason."""
+    try:
+        messages = list(backend.check())
+        errors = [str(m.msg) for m in messages if m.is_serious()]
+    except Exception:
+        return  # a check() that misbehaves is a finding of the checks clauses
+    if errors:
+        raise pytest.UsageError(
+            "conformance kit: the backend refuses --task-backend-options: "
+            + "; ".join(errors)
+        )
 
 
 def _kit_version() -> str:
@@ -373,7 +489,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     collecting the other suites would cost a run more than its tests.
     """
     state = _state(config)
-    wanted = set(_option(config, "task_clause") or ()) if state else set()
+    wanted = state.wanted if state else set()
     if not wanted or collection_path.parent != SUITES_DIR:
         return None
     if not collection_path.name.startswith("test_"):
@@ -384,8 +500,6 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     for clause in load_clauses().values():
         families[clause.id] = clause.family.id
         families[clause.family.id] = clause.family.id
-    if wanted - families.keys():
-        return None  # an unknown ID: collect all, the usage error says which
     suites = {f"test_{families[w].replace('-', '_')}.py" for w in wanted}
     return collection_path.name not in suites or None
 
@@ -401,7 +515,7 @@ def pytest_collection_modifyitems(
 
     clauses = load_clauses()
     state.probe_gating = not state.environment.adapter.settled
-    wanted = set(_option(config, "task_clause") or ())
+    wanted = state.wanted
     selected: list[pytest.Item] = []
     deselected: list[pytest.Item] = []
     for item in items:
@@ -418,6 +532,8 @@ def pytest_collection_modifyitems(
             deselected.append(item)
             continue
         selected.append(item)
+        # JUnit XML testcase properties: CI test views group by clause.
+        item.user_properties += [("clause", clause.id), ("level", clause.level)]
         _report_violations_plainly(item)
         reason = unmet(clause, state.environment, requirements_of(item))
         if reason:
@@ -425,14 +541,6 @@ def pytest_collection_modifyitems(
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
-    if wanted:
-        unknown = (
-            wanted
-            - {c.id for c in clauses.values()}
-            - {c.family.id for c in clauses.values()}
-        )
-        if unknown:
-            raise pytest.UsageError(f"--task-clause: unknown clause {sorted(unknown)}")
     # Lay the report out in spec order, whatever order the tests run in.
     chosen = {clause_of(item) for item in items}
     from .report import ClauseRecord
@@ -480,6 +588,15 @@ def pytest_runtest_makereport(
 
     clause = load_clauses()[clause_id]
     report.conformance_clause = clause_id  # type: ignore[attr-defined]
+    expected = state.expected.get(clause_id)
+    if report.failed and expected is not None:
+        failure = str(report.longrepr)
+        if expected.matches(failure):
+            # Failing as the expected-failures file says: pytest's xfail.
+            report.outcome = "skipped"
+            report.wasxfail = f"expected: {expected.reason}"  # type: ignore[attr-defined]
+            report.conformance_expected = _first_line(failure)  # type: ignore[attr-defined]
+            return report
     if report.failed:
         from .violation import ClauseViolation
 
@@ -505,6 +622,10 @@ def pytest_runtest_makereport(
     return report
 
 
+#: Options a rerun of one clause leaves out: it must not overwrite the run's files.
+_NOT_RERUN = ("--task-clause", "--task-report", "--task-write-expected-failures")
+
+
 def _rerun_command(config: pytest.Config, clause_id: str) -> str:
     """The user's own command line, narrowed to one clause."""
     import shlex
@@ -514,11 +635,11 @@ def _rerun_command(config: pytest.Config, clause_id: str) -> str:
     for arg in config.invocation_params.args:
         if skip_value:
             skip_value = False
-        elif arg in {"--task-clause", "--task-report"}:
+        elif arg in _NOT_RERUN:
             skip_value = True
-        elif not arg.startswith(("--task-clause=", "--task-report=")) and arg != str(
-            SUITES_DIR
-        ):
+        elif not arg.startswith(
+            tuple(f"{name}=" for name in _NOT_RERUN)
+        ) and arg != str(SUITES_DIR):
             args.append(arg)
     return shlex.join(["pytest", *args, f"--task-clause={clause_id}"])
 
@@ -552,13 +673,19 @@ class _OutcomeRecorder:
         clause_id = getattr(report, "conformance_clause", None)
         if clause_id is None:
             return
-        from .report import FAIL, NA, PASS, WARN
+        from .report import EXPECTED, FAIL, NA, PASS, WARN
         from .spec import load_clauses
 
         clause = load_clauses()[clause_id]
         record = self.state.report.record
         warning = getattr(report, "conformance_warning", None)
-        if warning is not None:
+        expected = getattr(report, "conformance_expected", None)
+        if expected is not None:
+            record(clause, report.nodeid, EXPECTED, expected)
+            self.state.report.records[clause_id].expected_reason = self.state.expected[
+                clause_id
+            ].reason
+        elif warning is not None:
             record(clause, report.nodeid, WARN, _first_line(warning))
         elif report.failed:
             record(clause, report.nodeid, FAIL, _first_line(str(report.longrepr)))
@@ -592,6 +719,53 @@ def pytest_report_teststatus(
 # ---------------------------------------------------------------------------
 # 5. The report
 # ---------------------------------------------------------------------------
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Gate on the expected-failures file; one failure block per clause."""
+    state = _state(session.config)
+    if state is None or not state.is_configured:
+        return
+    from .expected_failures import stale
+
+    path = _option(session.config, "task_expected_failures") or ""
+    report = state.report
+    report.expected_file = path
+    report.stale = stale(state.expected, report.records, path)
+    if report.stale and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    target = _option(session.config, "task_write_expected_failures")
+    if target:
+        from .expected_failures import write
+
+        write(Path(target), report.records, state.expected)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and session.config.get_verbosity() < 1:
+        _one_block_per_clause(reporter.stats.get("failed", []))
+
+
+def _one_block_per_clause(failed: list[pytest.TestReport]) -> None:
+    """The first failing case of a clause shows its bug report; the others are
+    named under it (``-v`` and the JSON report keep every one)."""
+    by_clause: dict[str, list[pytest.TestReport]] = {}
+    for rep in failed:
+        clause_id = getattr(rep, "conformance_clause", None)
+        if clause_id is not None:
+            by_clause.setdefault(clause_id, []).append(rep)
+    for clause_id, reports in by_clause.items():
+        first, *more = reports
+        if not more:
+            continue
+        for rep in more:
+            rep._pdbshown = True  # type: ignore[attr-defined] # pytest's "shown already"
+        names = "\n".join(f"  {rep.nodeid}" for rep in more)
+        text = (
+            f"and {len(more)} more cases of {clause_id} (all shown with -v):\n{names}"
+        )
+        if isinstance(first.longrepr, str):
+            first.longrepr += "\n" + text
+        elif isinstance(first.longrepr, ExceptionRepr):
+            first.longrepr.addsection(f"{len(more)} more cases", text)
+
+
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
@@ -613,6 +787,11 @@ def pytest_terminal_summary(
         path = Path(target)
         report.write(path)
         terminalreporter.write_line(f"report written to {path.resolve()}")
+    written = _option(config, "task_write_expected_failures")
+    if written:
+        terminalreporter.write_line(
+            f"expected failures written to {Path(written).resolve()}"
+        )
 
 
 # ---------------------------------------------------------------------------

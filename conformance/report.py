@@ -2,7 +2,10 @@
 
 Several tests may check one clause (its sync and async forms, say). A clause
 fails if any of its tests fails; it is "n/a" only if every test was not
-applicable; otherwise it passes. A failing SHOULD clause is "warn".
+applicable; otherwise it passes. A failing SHOULD clause is "warn". A clause
+listed in the expected-failures file (:mod:`conformance.expected_failures`)
+that fails as described is "expected": the run passes, but the backend is not
+conforming while any remain.
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ from typing import Any
 
 from .spec import Clause
 
-PASS, FAIL, WARN, NA = "pass", "fail", "warn", "n/a"
-OUTCOMES = (PASS, FAIL, WARN, NA)
+PASS, FAIL, WARN, NA, EXPECTED = "pass", "fail", "warn", "n/a", "expected"
+OUTCOMES = (PASS, FAIL, WARN, EXPECTED, NA)
 #: The formats --task-report writes, by file suffix.
 REPORT_SUFFIXES = (".json", ".md")
 # Worst first: a clause takes the worst outcome among its tests.
-_SEVERITY = {FAIL: 3, WARN: 2, PASS: 1, NA: 0}
+_SEVERITY = {FAIL: 4, EXPECTED: 3, WARN: 2, PASS: 1, NA: 0}
 
 
 @dataclass
@@ -28,6 +31,8 @@ class ClauseRecord:
     clause: Clause
     tests: dict[str, str] = field(default_factory=dict)  # nodeid -> outcome
     details: list[str] = field(default_factory=list)  # n/a reasons, failures
+    #: The reason the expected-failures file gives, when it lists the clause.
+    expected_reason: str = ""
 
     @property
     def outcome(self) -> str:
@@ -47,6 +52,9 @@ class ConformanceReport:
     flags: dict[str, bool]
     adapter: str
     records: dict[str, ClauseRecord] = field(default_factory=dict)
+    #: The expected-failures file the run was gated on, and what is stale in it.
+    expected_file: str = ""
+    stale: list[str] = field(default_factory=list)
 
     def record(
         self, clause: Clause, nodeid: str, outcome: str, detail: str = ""
@@ -63,8 +71,14 @@ class ConformanceReport:
         counts.update(rec.outcome for rec in self.records.values())
         return counts
 
+    def checked(self) -> int:
+        """How many clauses the run checked (every outcome but n/a)."""
+        return sum(rec.outcome != NA for rec in self.records.values())
+
     def conforming(self) -> bool:
-        return self.totals()[FAIL] == 0
+        """No failure, expected or not, and at least one clause checked."""
+        totals = self.totals()
+        return totals[FAIL] == 0 and totals[EXPECTED] == 0 and self.checked() > 0
 
     # -- renderers ---------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
@@ -85,32 +99,60 @@ class ConformanceReport:
                     "text": rec.clause.text,
                     "tests": len(rec.tests),
                     "details": rec.details,
+                    **({"reason": rec.expected_reason} if rec.expected_reason else {}),
                 }
                 for rec in self.records.values()
             ],
+            "checked": self.checked(),
+            "expected_failures": {"file": self.expected_file, "stale": self.stale},
         }
+
+    def note(self, rec: ClauseRecord) -> str:
+        """The one line a row shows: what was observed, or why it is n/a."""
+        first = rec.details[0].splitlines()[0] if rec.details else ""
+        if rec.outcome == EXPECTED:
+            return f"{rec.expected_reason} ({first})" if first else rec.expected_reason
+        return first if rec.outcome != PASS else ""
+
+    def shared_reasons(self) -> dict[str, list[str]]:
+        """n/a reasons that several clauses share -> those clauses."""
+        by_reason: dict[str, list[str]] = {}
+        for rec in self.records.values():
+            if rec.outcome == NA and rec.details:
+                by_reason.setdefault(self.note(rec), []).append(rec.clause.id)
+        return {reason: ids for reason, ids in by_reason.items() if len(ids) > 1}
+
+    def verdict(self) -> str:
+        if self.checked() == 0:
+            return "NO CLAUSE CHECKED"
+        return "CONFORMING" if self.conforming() else "NOT CONFORMING"
 
     def terminal_lines(self) -> list[str]:
         width = max((len(cid) for cid in self.records), default=10)
+        shared = {reason: n for n, reason in enumerate(self.shared_reasons(), 1)}
         lines = []
         family = None
         for rec in self.records.values():
             if rec.clause.family.id != family:
                 family = rec.clause.family.id
                 lines.append(f"[{rec.clause.family.title}]")
-            note = ""
-            if rec.outcome == NA and rec.details:
-                note = f"  ({rec.details[0]})"
-            lines.append(
-                f"  {rec.clause.id:<{width}}  {rec.clause.level:<6}  "
-                f"{rec.outcome.upper():<4}{note}"
-            )
+            note = self.note(rec)
+            if rec.outcome == NA and note in shared:
+                note = f"n/a note {shared[note]}"
+            row = f"  {rec.clause.id:<{width}}  {rec.clause.level:<6}  "
+            row += f"{rec.outcome.upper():<8}" + (f"  ({note})" if note else "")
+            lines.append(row.rstrip())
+        for reason, number in shared.items():
+            covered = self.shared_reasons()[reason]
+            lines.append(f"n/a note {number}: {reason}")
+            lines.append(f"  for {len(covered)} clauses: {', '.join(covered)}")
+        for problem in self.stale:
+            lines.append(f"expected failures: {problem}")
         totals = self.totals()
         lines.append(
             "totals: "
             + ", ".join(f"{totals[o]} {o}" for o in OUTCOMES)
-            + f" of {len(self.records)} clauses"
-            + (" - CONFORMING" if self.conforming() else " - NOT CONFORMING")
+            + f" of {len(self.records)} clauses - {self.verdict()}"
         )
         return lines
 
@@ -125,13 +167,14 @@ class ConformanceReport:
             "- Flags: "
             + ", ".join(f"`{k}={v}`" for k, v in sorted(self.flags.items())),
             "- Totals: " + ", ".join(f"{totals[o]} {o}" for o in OUTCOMES),
+            f"- Verdict: {self.verdict()}",
+            *(f"- Expected failures: {problem}" for problem in self.stale),
             "",
             "| Clause | Family | Level | Outcome | Note |",
             "|---|---|---|---|---|",
         ]
         for rec in self.records.values():
-            note = (rec.details[0] if rec.details else "").replace("|", "\\|")
-            note = note.splitlines()[0] if note else ""
+            note = self.note(rec).replace("|", "\\|")
             lines.append(
                 f"| `{rec.clause.id}` | {rec.clause.family.id} | {rec.clause.level}"
                 f" | {rec.outcome} | {note} |"

@@ -249,7 +249,10 @@ def test_ini_twins_configure_the_kit(kit_pytester: pytest.Pytester) -> None:
             PRIORITY-FRACTIONAL-REJECTED
         """
     )
-    result = kit_pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    # The ini keys configure the kit; --task-conformance switches it on.
+    result = kit_pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--task-conformance"
+    )
     assert result.ret == 0, result.stdout.str()
     report = json.loads(target.read_text(encoding="utf-8"))
     assert report["backend"] == BASELINE

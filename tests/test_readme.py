@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import json
 import re
 import subprocess
 import sys
@@ -45,3 +46,20 @@ def test_every_tox_environment_is_documented() -> None:
     assert environments
     for name in environments:
         assert f"| `{name}` |" in README, f"tox environment {name} is not in the README"
+
+
+def test_sample_terminal_report_is_what_a_run_prints() -> None:
+    # Issue 13: the sample came from a real run (Django's ImmediateBackend);
+    # its totals line must still be the kit's format and the spec's size.
+    from conformance.report import OUTCOMES
+    from conformance.spec import load_clauses
+
+    match = re.search(r"^totals: (.*) of (\d+) clauses - CONFORMING$", README, re.M)
+    assert match, "README shows no totals line"
+    counts = [part.split(" ", 1) for part in match.group(1).split(", ")]
+    assert [name for _n, name in counts] == list(OUTCOMES)
+    assert sum(int(n) for n, _name in counts) == int(match.group(2))
+    assert int(match.group(2)) == len(load_clauses())
+    json_totals = re.search(r'"totals": (\{[^}]*\})', README)
+    assert json_totals
+    assert list(json.loads(json_totals.group(1))) == list(OUTCOMES)

@@ -29,6 +29,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .. import guide
+
 #: ``worker(backend, queue_names)`` runs every task that is ready now and
 #: returns when none is left; ``queue_names`` None means every queue.
 WorkerCallable = Callable[[Any, Sequence[str] | None], None]
@@ -140,7 +142,8 @@ class Adapter:
         self._probe_outcome = "probe: no execution observed"
         self.hint = (
             f"no task ran within {self.timeout:g} s, and no worker was given: pass "
-            "--task-worker=module.callable (see docs/worker-protocol.md)"
+            "--task-worker=module.callable (the worker protocol: "
+            f"{guide.command('worker-protocol')})"
         )
 
     # -- stored records (security and robustness clauses) ----------------

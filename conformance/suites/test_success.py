@@ -10,7 +10,7 @@ from hypothesis import given
 
 from conformance import evidence, strategies, tasks
 from conformance.driver import Driver, observable, run_concurrently
-from conformance.jobs import new_token
+from conformance.jobs import new_token, repro_of
 from conformance.shared_batch import RETURN_SAMPLE, Label, SharedBatches
 from conformance.statuses import SUCCESSFUL
 from conformance.support import (
@@ -88,8 +88,8 @@ def test_return_value_property(api: Api, task_driver: Driver) -> None:
     enqueue()
     task_driver.run_checked()
     for value, result in jobs:
-        encoded = f"json.dumps(evidence.encode({value!r}))"
-        repro = f"tasks.return_decoded.{api.name('enqueue')}({encoded})"
+        tagged = json.dumps(evidence.encode(value))
+        repro = repro_of(tasks.return_decoded, (tagged,), {}, api.form)
         unobservable = task_driver.settle(result, api.form)
         observable(unobservable, task_driver.backend, "return value")
         _check_return_value(result, value, repro)

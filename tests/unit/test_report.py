@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from conformance.report import FAIL, NA, PASS, WARN, ClauseRecord, ConformanceReport
+from conformance.report import (
+    EXPECTED,
+    FAIL,
+    NA,
+    PASS,
+    WARN,
+    ClauseRecord,
+    ConformanceReport,
+)
 from conformance.spec import Clause, Family
 
 DEMO = Family("demo", "Demo family", "")
@@ -74,7 +82,7 @@ def test_totals_and_conforming() -> None:
     report.record(_clause("DEMO-ONE"), "t1", PASS)
     report.record(_clause("DEMO-TWO", level="SHOULD"), "t2", WARN)
     report.record(_clause("DEMO-THREE"), "t3", NA, "needs supports_priority")
-    assert dict(report.totals()) == {PASS: 1, FAIL: 0, WARN: 1, NA: 1}
+    assert dict(report.totals()) == {PASS: 1, FAIL: 0, WARN: 1, EXPECTED: 0, NA: 1}
     assert report.conforming()  # warnings do not break conformance
     report.record(_clause("OTHER-ONE", OTHER), "t4", FAIL, "observed: wrong")
     assert not report.conforming()
@@ -88,7 +96,7 @@ def test_json_rendering_has_every_clause_in_order() -> None:
     data = report.as_dict()
     assert data["backend"] == "demo.Backend"
     assert data["conforming"] is True
-    assert data["totals"] == {PASS: 1, FAIL: 0, WARN: 1, NA: 0}
+    assert data["totals"] == {PASS: 1, FAIL: 0, WARN: 1, EXPECTED: 0, NA: 0}
     assert [entry["id"] for entry in data["clauses"]] == ["DEMO-ONE", "OTHER-ONE"]
     assert data["clauses"][1] == {
         "id": "OTHER-ONE",
@@ -115,7 +123,7 @@ def test_terminal_lines_group_by_family_and_give_na_reasons() -> None:
     # IDs are padded to one width, so the columns line up.
     assert lines[1].index("MUST") == lines[2].index("MUST") == lines[4].index("MUST")
     assert lines[-1] == (
-        "totals: 1 pass, 1 fail, 0 warn, 1 n/a of 3 clauses - NOT CONFORMING"
+        "totals: 1 pass, 1 fail, 0 warn, 0 expected, 1 n/a of 3 clauses - NOT CONFORMING"
     )
 
 
@@ -146,3 +154,64 @@ def test_write_refuses_an_unknown_suffix(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"\.json or \.md"):
         _report().write(tmp_path / "report.txt")
     assert not (tmp_path / "report.txt").exists()
+
+
+# -- issue 13: expected failures, rows that say why, runs that checked nothing --
+def test_an_expected_clause_is_its_own_outcome_and_not_conforming() -> None:
+    report = _report()
+    report.record(_clause("DEMO-ONE"), "t1", PASS)
+    report.record(_clause("DEMO-TWO"), "t2", EXPECTED, "observed: sent 0 times")
+    report.records["DEMO-TWO"].expected_reason = "signals land in 2.0"
+    assert report.totals()[EXPECTED] == 1
+    assert not report.conforming()
+    data = report.as_dict()
+    assert data["conforming"] is False
+    entry = data["clauses"][1]
+    assert (entry["outcome"], entry["reason"]) == (EXPECTED, "signals land in 2.0")
+    row = next(line for line in report.terminal_lines() if "DEMO-TWO" in line)
+    assert "EXPECTED" in row
+    assert "signals land in 2.0" in row
+    assert "sent 0 times" in row
+    assert "| expected | signals land in 2.0" in report.markdown()
+
+
+def test_a_clause_failing_beside_an_expected_case_fails() -> None:
+    report = _report()
+    clause = _clause("DEMO-ONE")
+    report.record(clause, "t1", EXPECTED, "observed: as listed")
+    report.record(clause, "t2", FAIL, "observed: something else")
+    assert report.records["DEMO-ONE"].outcome == FAIL
+
+
+def test_a_run_that_checked_no_clause_is_never_conforming() -> None:
+    empty = _report()
+    assert not empty.conforming()
+    assert empty.as_dict()["conforming"] is False
+    assert "CONFORMING" not in empty.terminal_lines()[-1].replace("NOT CONFORMING", "")
+    only_na = _report()
+    only_na.record(_clause("DEMO-ONE"), "t1", NA, "needs supports_priority")
+    assert not only_na.conforming()
+    assert only_na.as_dict()["checked"] == 0
+    assert "NO CLAUSE CHECKED" in only_na.markdown()
+
+
+def test_fail_and_warn_rows_carry_their_observation() -> None:
+    report = _report()
+    report.record(_clause("DEMO-ONE"), "t1", FAIL, "observed: wrong\nmore")
+    report.record(_clause("DEMO-TWO", level="SHOULD"), "t2", WARN, "observed: late")
+    lines = report.terminal_lines()
+    assert lines[1].endswith("(observed: wrong)")
+    assert lines[2].endswith("(observed: late)")
+
+
+def test_a_shared_na_reason_is_printed_once_with_its_clauses() -> None:
+    report = _report()
+    for name in ("DEMO-A", "DEMO-B", "DEMO-C"):
+        report.record(_clause(name), "t", NA, "needs a worker (--task-worker)")
+    report.record(_clause("DEMO-D"), "t", NA, "needs supports_priority")
+    text = "\n".join(report.terminal_lines())
+    assert text.count("needs a worker (--task-worker)") == 1
+    assert "for 3 clauses: DEMO-A, DEMO-B, DEMO-C" in text
+    assert (
+        "(needs supports_priority)" in text
+    )  # a reason of one clause stays in its row

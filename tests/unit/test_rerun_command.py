@@ -45,3 +45,14 @@ def test_the_command_is_quoted_for_a_shell() -> None:
     assert _rerun(options) == (
         'pytest \'--task-backend-options={"QUEUES": ["a b"]}\' --task-clause=DEMO-ONE'
     )
+
+
+def test_a_rerun_never_overwrites_the_expected_failures_file() -> None:
+    written = (
+        "--task-write-expected-failures=xf.toml",
+        "--task-expected-failures=xf.toml",
+    )
+    assert _rerun("--task-backend=b.B", *written) == (
+        "pytest --task-backend=b.B --task-expected-failures=xf.toml"
+        " --task-clause=DEMO-ONE"
+    )

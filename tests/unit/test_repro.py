@@ -1,0 +1,48 @@
+"""Reproduction snippets are Python a person would type (issue 13)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+from conformance import evidence
+from conformance.jobs import repro_of
+
+SAMPLE = {"a": (1, [2.5, None]), "b": "x"}
+
+
+def _task(name: str, module: str = "conformance.tasks") -> SimpleNamespace:
+    return SimpleNamespace(func=SimpleNamespace(__name__=name, __module__=module))
+
+
+def test_a_tagged_return_value_is_shown_as_the_value_returned() -> None:
+    tagged = json.dumps(evidence.encode(SAMPLE))
+    text = repro_of(_task("return_decoded"), (tagged,), {}, "sync")
+    assert "evidence" not in text
+    assert '["dict"' not in text
+    assert f"return {SAMPLE!r}" in text
+    assert "result = t.enqueue()" in text
+    compile(text.replace("@task\n", ""), "<repro>", "exec")  # it is Python
+
+
+def test_an_ordinary_call_names_its_task_and_arguments() -> None:
+    text = repro_of(_task("capture"), ("tok", 1), {"k": (2,)}, "async")
+    assert text.splitlines()[:2] == [
+        "from conformance.tasks import capture as t",
+        "result = await t.aenqueue('tok', 1, k=(2,))",
+    ]
+
+
+def test_messages_name_no_file_a_pip_install_lacks() -> None:
+    # The kit's messages point at guides by a command that works installed.
+    from pathlib import Path
+
+    import conformance
+    from conformance import guide
+
+    root = Path(conformance.__file__).parent
+    for source in root.rglob("*.py"):
+        if source.name != "guide.py":
+            assert "docs/worker-protocol" not in source.read_text("utf-8"), source
+    text = guide.path("worker-protocol").read_text(encoding="utf-8")
+    assert text.startswith("# The worker protocol")
