@@ -619,6 +619,10 @@ def pytest_runtest_makereport(
             # A SHOULD clause that fails is reported, but does not fail the run.
             report.conformance_warning = str(report.longrepr)  # type: ignore[attr-defined]
             report.outcome = "passed"
+        elif clause.level == "NOTE" and report.when == "call":
+            # A portability note: what the backend does, not a deviation.
+            report.conformance_note = str(report.longrepr)  # type: ignore[attr-defined]
+            report.outcome = "passed"
     return report
 
 
@@ -673,7 +677,7 @@ class _OutcomeRecorder:
         clause_id = getattr(report, "conformance_clause", None)
         if clause_id is None:
             return
-        from .report import EXPECTED, FAIL, NA, PASS, WARN
+        from .report import EXPECTED, FAIL, NA, NOTE, PASS, WARN
         from .spec import load_clauses
 
         clause = load_clauses()[clause_id]
@@ -687,6 +691,9 @@ class _OutcomeRecorder:
             ].reason
         elif warning is not None:
             record(clause, report.nodeid, WARN, _first_line(warning))
+        elif getattr(report, "conformance_note", None) is not None:
+            note = report.conformance_note  # type: ignore[attr-defined]
+            record(clause, report.nodeid, NOTE, _first_line(note))
         elif report.failed:
             record(clause, report.nodeid, FAIL, _first_line(str(report.longrepr)))
         elif report.skipped:
@@ -713,6 +720,8 @@ def pytest_report_teststatus(
 ) -> tuple[str, str, str] | None:
     if getattr(report, "conformance_warning", None) is not None:
         return "warned", "W", "WARN (SHOULD clause not met)"
+    if getattr(report, "conformance_note", None) is not None:
+        return "noted", "N", "NOTE (portability: Django is silent)"
     return None
 
 

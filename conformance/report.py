@@ -2,7 +2,8 @@
 
 Several tests may check one clause (its sync and async forms, say). A clause
 fails if any of its tests fails; it is "n/a" only if every test was not
-applicable; otherwise it passes. A failing SHOULD clause is "warn". A clause
+applicable; otherwise it passes. A failing SHOULD clause is "warn"; a NOTE
+clause whose check does not hold is "note" (never a failure). A clause
 listed in the expected-failures file (:mod:`conformance.expected_failures`)
 that fails as described is "expected": the run passes, but the backend is not
 conforming while any remain.
@@ -19,11 +20,13 @@ from typing import Any
 from .spec import Clause
 
 PASS, FAIL, WARN, NA, EXPECTED = "pass", "fail", "warn", "n/a", "expected"
-OUTCOMES = (PASS, FAIL, WARN, EXPECTED, NA)
+#: A NOTE clause whose check did not hold: a portability note, not a finding.
+NOTE = "note"
+OUTCOMES = (PASS, FAIL, WARN, EXPECTED, NOTE, NA)
 #: The formats --task-report writes, by file suffix.
 REPORT_SUFFIXES = (".json", ".md")
 # Worst first: a clause takes the worst outcome among its tests.
-_SEVERITY = {FAIL: 4, EXPECTED: 3, WARN: 2, PASS: 1, NA: 0}
+_SEVERITY = {FAIL: 5, EXPECTED: 4, WARN: 3, NOTE: 2, PASS: 1, NA: 0}
 
 
 @dataclass

@@ -18,7 +18,10 @@ from typing import Any
 
 from packaging.specifiers import SpecifierSet
 
-LEVELS = ("MUST", "SHOULD")
+#: MUST fails a run, SHOULD warns; a NOTE is a portability note, where Django is
+#: silent and designs legitimately differ: what the backend does is reported,
+#: never a failure or a warning.
+LEVELS = ("MUST", "SHOULD", "NOTE")
 
 
 class SpecError(ValueError):
@@ -111,7 +114,9 @@ def render_markdown(clauses: Iterable[Clause]) -> str:
         "Generated from `specs/*.toml` by `python -m conformance.spec`;"
         " edit the TOML, not this file.",
         "",
-        "MUST clauses fail a run; SHOULD clauses are reported as warnings.",
+        "MUST clauses fail a run; SHOULD clauses are reported as warnings; NOTE"
+        " clauses are portability notes (Django is silent): what the backend does"
+        " is reported, never a failure or a warning.",
         "",
     ]
     family: Family | None = None

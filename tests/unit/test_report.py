@@ -11,6 +11,7 @@ from conformance.report import (
     EXPECTED,
     FAIL,
     NA,
+    NOTE,
     PASS,
     WARN,
     ClauseRecord,
@@ -82,8 +83,18 @@ def test_totals_and_conforming() -> None:
     report.record(_clause("DEMO-ONE"), "t1", PASS)
     report.record(_clause("DEMO-TWO", level="SHOULD"), "t2", WARN)
     report.record(_clause("DEMO-THREE"), "t3", NA, "needs supports_priority")
-    assert dict(report.totals()) == {PASS: 1, FAIL: 0, WARN: 1, EXPECTED: 0, NA: 1}
-    assert report.conforming()  # warnings do not break conformance
+    report.record(_clause("DEMO-FOUR", level="NOTE"), "t5", NOTE, "observed: any case")
+    assert dict(report.totals()) == {
+        PASS: 1,
+        FAIL: 0,
+        WARN: 1,
+        EXPECTED: 0,
+        NOTE: 1,
+        NA: 1,
+    }
+    assert report.conforming()  # warnings and portability notes do not count
+    (row,) = [line for line in report.terminal_lines() if "DEMO-FOUR" in line]
+    assert row.split() == ["DEMO-FOUR", "NOTE", "NOTE", "(observed:", "any", "case)"]
     report.record(_clause("OTHER-ONE", OTHER), "t4", FAIL, "observed: wrong")
     assert not report.conforming()
     assert report.totals()[FAIL] == 1
@@ -96,7 +107,7 @@ def test_json_rendering_has_every_clause_in_order() -> None:
     data = report.as_dict()
     assert data["backend"] == "demo.Backend"
     assert data["conforming"] is True
-    assert data["totals"] == {PASS: 1, FAIL: 0, WARN: 1, EXPECTED: 0, NA: 0}
+    assert data["totals"] == {PASS: 1, FAIL: 0, WARN: 1, EXPECTED: 0, NOTE: 0, NA: 0}
     assert [entry["id"] for entry in data["clauses"]] == ["DEMO-ONE", "OTHER-ONE"]
     assert data["clauses"][1] == {
         "id": "OTHER-ONE",
@@ -123,7 +134,8 @@ def test_terminal_lines_group_by_family_and_give_na_reasons() -> None:
     # IDs are padded to one width, so the columns line up.
     assert lines[1].index("MUST") == lines[2].index("MUST") == lines[4].index("MUST")
     assert lines[-1] == (
-        "totals: 1 pass, 1 fail, 0 warn, 0 expected, 1 n/a of 3 clauses - NOT CONFORMING"
+        "totals: 1 pass, 1 fail, 0 warn, 0 expected, 0 note, 1 n/a of 3 clauses"
+        " - NOT CONFORMING"
     )
 
 

@@ -43,10 +43,10 @@ def test_one_row_per_report_and_markdown_beside_it(
     assert main(["--markdown", str(first), str(second)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == [
-        "backend", "pass", "fail", "warn", "expected", "n/a", "conforming"
+        "backend", "pass", "fail", "warn", "expected", "note", "n/a", "conforming"
     ]  # fmt: skip
-    assert lines[2].split() == ["pkg.Good", "120", "0", "0", "0", "2", "yes"]
-    assert lines[3].split() == ["pkg.Bad", "0", "3", "0", "1", "0", "no"]
+    assert lines[2].split() == ["pkg.Good", "120", "0", "0", "0", "0", "2", "yes"]
+    assert lines[3].split() == ["pkg.Bad", "0", "3", "0", "1", "0", "0", "no"]
     markdown = (tmp_path / "b.md").read_text()
     assert "# Conformance report: `pkg.Bad`" in markdown
     assert "| expected | no priorities yet (observed: refused) |" in markdown
