@@ -16,6 +16,7 @@ import faulthandler
 import json
 import multiprocessing
 import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -154,6 +155,19 @@ def run_kit(call: KitCall, directory: Path) -> KitRun:
     return run_kits([call], directory)[0]
 
 
+def run_pytest(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``pytest ARGS`` run in ``directory`` as a user's shell would, no settings
+    of ours; in a process forked from the server, so it costs no imports.
+
+    ``stdout`` holds stdout and stderr together, in the order written.
+    """
+    with ProcessPoolExecutor(
+        1, mp_context=_forkserver(), max_tasks_per_child=1
+    ) as executor:
+        future = executor.submit(_pytest_in_this_process, directory, args)
+        return future.result(timeout=RUN_TIMEOUT)
+
+
 _CONTEXT: Any = None
 
 
@@ -192,6 +206,30 @@ def _run_in_this_process(call: KitCall, directory: Path) -> KitRun:
     if not loaded:
         raise AssertionError(f"the kit wrote no report:\n{text}")
     return KitRun(ret, loaded, text, directory)
+
+
+def _pytest_in_this_process(
+    directory: Path, args: tuple[str, ...]
+) -> subprocess.CompletedProcess[str]:
+    import pytest
+
+    os.chdir(directory)
+    _environment()
+    os.environ.pop("CONFORMANCE_SETTINGS_FILE", None)
+    argv = ["-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    # The output goes elsewhere: a run must leave its directory as it found it.
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as sink:
+        _redirect_output(sink.fileno())
+        try:
+            ret = int(pytest.main([*argv, *args]))
+        except SystemExit as exc:
+            ret = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        sink.seek(0)
+        text = sink.read()
+    return subprocess.CompletedProcess(["pytest", *args], ret, text, "")
 
 
 def _environment() -> None:

@@ -1,16 +1,15 @@
 """The kit as a CI gate (issue 13): a backend's own project, expected failures
 pinned in a file, usage errors said in one line, failures one block per clause.
 
-Every run is a subprocess in a project directory of its own, as a backend
-author runs the kit: ``pytest`` from the top of their repository.
+Every run is a process of its own (forked: ``tests.kit_runner.run_pytest``) in
+a project directory of its own, as a backend author runs the kit: ``pytest``
+from the top of their repository.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conformance.versions import API_ROOT
-from tests.kit_runner import REPO_ROOT
+from tests.kit_runner import run_pytest
 
 pytestmark = pytest.mark.kit
 
@@ -28,26 +27,6 @@ NEVER_SENT = "tests.broken.signals.NeverSent"
 #: Sends it with the instance as sender: SIGNALS-ENQUEUED-ONCE passes.
 SENDS = "tests.broken.signals.SenderIsInstance"
 ONCE = "SIGNALS-ENQUEUED-ONCE"
-
-
-def run_pytest(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``pytest ARGS`` in ``directory``, importing this checkout, no user settings."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DJANGO_SETTINGS_MODULE", "CONFORMANCE_SETTINGS_FILE"}
-    }
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-        cwd=directory,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def output(result: subprocess.CompletedProcess[str]) -> str:
