@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from _pytest._code.code import ExceptionRepr
+from _pytest._code.code import ExceptionRepr, ReprFileLocation, TerminalRepr
 
 from .settings_file import ENV_VAR, KitConfig
 
@@ -648,12 +648,26 @@ def _rerun_command(config: pytest.Config, clause_id: str) -> str:
     return shlex.join(["pytest", *args, f"--task-clause={clause_id}"])
 
 
+class BugReport(TerminalRepr):
+    """A clause's bug report as pytest shows it: the whole text in the failure
+    block; the clause and what was observed alone on the summary line and in
+    junit's message (on CI pytest prints that line untrimmed)."""
+
+    def __init__(self, text: str, summary: str, path: str, lineno: int) -> None:
+        self.text = text
+        self.reprcrash = ReprFileLocation(path, lineno, summary)
+
+    def toterminal(self, tw: Any) -> None:
+        for line in self.text.splitlines():
+            tw.line(line)
+
+
 def _bug_report(
     item: pytest.Item, clause: Clause, violation: BaseException, rerun: str
-) -> str:
+) -> BugReport:
     path, lineno, _ = item.location
     notes = "\n".join(getattr(violation, "__notes__", ()))
-    return "\n".join(
+    text = "\n".join(
         part
         for part in (
             f"clause {clause.id} ({clause.level}): {clause.text}",
@@ -665,6 +679,8 @@ def _bug_report(
         )
         if part
     )
+    summary = f"{clause.id} ({clause.level}) {_first_line(text)}"
+    return BugReport(text, summary, path, (lineno or 0) + 1)
 
 
 class _OutcomeRecorder:
@@ -769,7 +785,9 @@ def _one_block_per_clause(failed: list[pytest.TestReport]) -> None:
         text = (
             f"and {len(more)} more cases of {clause_id} (all shown with -v):\n{names}"
         )
-        if isinstance(first.longrepr, str):
+        if isinstance(first.longrepr, BugReport):
+            first.longrepr.text += "\n" + text
+        elif isinstance(first.longrepr, str):
             first.longrepr += "\n" + text
         elif isinstance(first.longrepr, ExceptionRepr):
             first.longrepr.addsection(f"{len(more)} more cases", text)

@@ -245,6 +245,19 @@ def test_one_failure_block_per_clause_and_every_case_with_v(tmp_path: Path) -> N
     assert verbose.stdout.count(f"clause {ONCE} (MUST)") == 2, verbose.stdout
 
 
+def test_summary_lines_stay_one_line_on_ci(tmp_path: Path) -> None:
+    # On CI pytest prints each failure's message untrimmed in the short
+    # summary: a whole bug report per failing case, unless the kit says less.
+    args = (f"--task-backend={NEVER_SENT}", f"--task-clause={ONCE}", "--task-quick")
+    result = run_pytest(tmp_path, *args, env={"CI": "true"})
+    assert result.returncode == 1
+    summary = result.stdout.split("short test summary info", 1)[1].splitlines()
+    failed = [line for line in summary if line.startswith("FAILED ")]
+    assert len(failed) == 2, result.stdout
+    assert all(line.endswith(f" - {ONCE} (MUST) observed: sent 0 times") for line in failed)
+    assert result.stdout.count(f"clause {ONCE} (MUST)") == 1, result.stdout
+
+
 def test_junit_testcases_name_their_clause_and_level(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
     result = run_pytest(
