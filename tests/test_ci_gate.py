@@ -254,7 +254,9 @@ def test_summary_lines_stay_one_line_on_ci(tmp_path: Path) -> None:
     summary = result.stdout.split("short test summary info", 1)[1].splitlines()
     failed = [line for line in summary if line.startswith("FAILED ")]
     assert len(failed) == 2, result.stdout
-    assert all(line.endswith(f" - {ONCE} (MUST) observed: sent 0 times") for line in failed)
+    assert all(
+        line.endswith(f" - {ONCE} (MUST) observed: sent 0 times") for line in failed
+    )
     assert result.stdout.count(f"clause {ONCE} (MUST)") == 1, result.stdout
 
 
