@@ -285,3 +285,6 @@ def test_unimportable_backend_is_a_usage_error(kit_pytester: pytest.Pytester) ->
         "--task-backend=no.such.Backend", "-p", "no:cacheprovider"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
+    # The hint names the package that did not import and how to make it.
+    assert "is 'no' installed" in result.stderr.str(), result.stderr.str()
+    assert 'pythonpath = ["."]' in result.stderr.str()
