@@ -74,15 +74,16 @@ class Scheduler:
         return bool(self.entries)
 
     # -- one tick ----------------------------------------------------------------
-    def tick(self) -> float:
+    def tick(self, at: datetime | None = None) -> float:
         """Enqueue what is due; return how many seconds to sleep until the next tick.
 
-        Never raises for a database error or a bad entry: it logs them. A
-        database error means an early retry; a bad entry is skipped.
+        ``at`` is the time to act at (default: now; tests pass one). Never
+        raises for a database error or a bad entry: it logs them. A database
+        error means an early retry; a bad entry is skipped.
         """
         try:
             tasks = self._resolve()
-            current = now()
+            current = at or now()
             if not self._registered:
                 self._register(current)
             for backend, entry in self.entries:
@@ -99,7 +100,7 @@ class Scheduler:
             self._retry, sleep = min(self._retry * 2, MAX_SLEEP), self._retry
             return sleep
         self._retry = RETRY_SLEEP
-        return self._sleep_time()
+        return self._sleep_time(at or now())
 
     def _resolve(self) -> dict[tuple[str, str], Any]:
         if self._tasks is None:
@@ -180,9 +181,8 @@ class Scheduler:
         )
         return str(result.id)
 
-    def _sleep_time(self) -> float:
+    def _sleep_time(self, current: datetime) -> float:
         """Until the earliest next due time: workers wake together when it comes."""
-        current = now()
         assert self._tasks is not None
         upcoming = [
             (entry.next_due(current) - current).total_seconds()
