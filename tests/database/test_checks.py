@@ -184,3 +184,22 @@ def test_worker_verbosity_and_one_log_format(tmp_path: Path) -> None:
     assert len(claimed) == 1, output[2]
     # Django's own lines for the task, in the worker's format, only at -v 2.
     assert sum("Task id=" in line for line in output[2]) == 2, output[2]
+
+
+def test_check_reports_bad_schedule_entries(tmp_path: Path) -> None:
+    schedule = {
+        "gone": {"task": "project_tasks.nope", "cron": "0 3 * * *"},
+        "bad": {"task": "project_tasks.add", "cron": "0 25 * * *"},
+        "fine": {"task": "project_tasks.add", "every": "1h", "args": [1, 2]},
+    }
+    env = _project(tmp_path, app=True, SCHEDULE=schedule)
+    _tasks_module(tmp_path)
+    done = _run(tmp_path, env, "-m", "django", "check")
+    assert done.returncode != 0
+    errors = [
+        line for line in done.stderr.splitlines() if "reference_tasks.E005" in line
+    ]
+    assert len(errors) == 2, done.stderr
+    assert "SCHEDULE['bad']: bad cron expression '0 25 * * *'" in done.stderr
+    assert "SCHEDULE['gone']: task 'project_tasks.nope' does not import" in done.stderr
+    assert "SCHEDULE['fine']" not in done.stderr

@@ -81,7 +81,8 @@ def test_three_workers_enqueue_each_due_time_once(
         if (match := ENQUEUED.search(line))
     )
     ids = {
-        row_id.replace("-", "") for (row_id,) in env.query(f"SELECT id FROM {TABLE}")
+        str(row_id).replace("-", "")
+        for (row_id,) in env.query(f"SELECT id FROM {TABLE}")
     }
     assert sorted(row_id for _entry, row_id, _worker in logged) == sorted(ids)
     assert set(logged.values()) == {1}
