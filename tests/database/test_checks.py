@@ -7,6 +7,7 @@ depends on who imports the API during start-up.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -154,6 +155,21 @@ def test_the_backends_run_without_the_kit(tmp_path: Path) -> None:
     done = _run(tmp_path, env, "-c", WITHOUT_THE_KIT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "SUCCESSFUL 5"
+
+
+def test_no_module_of_the_backends_imports_the_kit() -> None:
+    """Every module, admin.py included (which the test above cannot load)."""
+    importers = []
+    for path in sorted((REPO_ROOT / "reference_backends").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            if any(name.partition(".")[0] == "conformance" for name in names):
+                importers.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}")
+    assert importers == []
 
 
 LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR) ")
