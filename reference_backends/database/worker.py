@@ -47,7 +47,7 @@ from . import records
 from .backend import AT_LEAST_ONCE, DatabaseBackend
 from .queries import Claim, Finish, Queries
 from .records import Row
-from .scheduler import Scheduler
+from .scheduler import MAX_SLEEP, Scheduler
 
 logger = logging.getLogger("reference_backends.database.worker")
 
@@ -576,7 +576,15 @@ class Worker:
         """Tick the schedule until the worker stops (or its run ends)."""
         try:
             while not self.stopping:
-                deadline = time.monotonic() + scheduler.tick()
+                try:
+                    sleep = scheduler.tick()
+                except Exception:
+                    # tick() handles database errors and bad entries itself;
+                    # anything else is a bug, and must not end the schedule
+                    # for the rest of the worker's life.
+                    logger.exception("worker %s: scheduler failed", self.worker_id)
+                    sleep = MAX_SLEEP
+                deadline = time.monotonic() + sleep
                 # Short slices: a stop request must not wait out a long sleep.
                 while not self.stopping and (left := deadline - time.monotonic()) > 0:
                     if done.wait(min(left, 0.5)):

@@ -246,3 +246,54 @@ def test_a_bad_entry_never_stops_the_others(
 
 def test_an_empty_schedule_is_no_scheduler(tasks: Any) -> None:
     assert not Scheduler([backend_with({})], "default")
+
+
+def test_a_failed_enqueue_leaves_the_due_time_to_the_next_worker(
+    tasks: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An enqueue that raises (here a task_enqueued receiver) writes nothing."""
+    from conformance import compat
+
+    ScheduleState.objects.all().delete()
+    schedule = {"e": {"task": RECORD, "every": "1m", "args": ["e"]}}
+    Scheduler([backend_with(schedule)], "default").tick(at("2026-12-03 08:00:30"))
+
+    def receiver(**kwargs: Any) -> None:
+        raise RuntimeError("receiver failed")
+
+    compat.task_enqueued.connect(receiver)
+    try:
+        with caplog.at_level(logging.ERROR, "reference_backends.database.scheduler"):
+            Scheduler([backend_with(schedule)], "default").tick(
+                at("2026-12-03 08:01:30")
+            )
+    finally:
+        compat.task_enqueued.disconnect(receiver)
+    assert runs() == []
+    assert ScheduleState.objects.get().last_due_at == at("2026-12-03 08:00:00")
+    [error] = [r.getMessage() for r in caplog.records]
+    assert "enqueue for 2026-12-03T08:01:00+00:00 failed" in error
+    assert "receiver failed" in error
+    Scheduler([backend_with(schedule)], "default").tick(at("2026-12-03 08:01:30"))
+    assert runs() == [('["e"]', at("2026-12-03 08:01:00"))]
+
+
+def test_a_database_error_means_a_retry_soon(tasks: Any) -> None:
+    """The table gone for a while (say, a migration running): ticks back off."""
+    from django.db import connection
+
+    ScheduleState.objects.all().delete()
+    schedule = {"e": {"task": RECORD, "every": "1m", "args": ["e"]}}
+    scheduler = Scheduler([backend_with(schedule)], "default")
+    table = ScheduleState._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} RENAME TO moved_away")
+    try:
+        sleeps = [scheduler.tick(at("2026-12-03 08:00:30")) for _ in range(3)]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE moved_away RENAME TO {table}")
+    assert sleeps == [0.5, 1.0, 2.0]
+    assert scheduler.tick(at("2026-12-03 08:00:30")) == 30.0  # back to the due times
+    assert scheduler.tick(at("2026-12-03 08:01:00")) == 60.0
+    assert runs() == [('["e"]', at("2026-12-03 08:01:00"))]
