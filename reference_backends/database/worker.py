@@ -201,19 +201,19 @@ class Worker:
         heartbeat.start()
         helpers = [heartbeat]
         scheduler = Scheduler(list(self.backends.values()), self.database)
-        if scheduler and self.batch:
-            scheduler.tick()  # what is due now, then run it with the rest
-        elif scheduler:
-            helpers.append(
-                threading.Thread(
-                    target=self._schedule_loop,
-                    args=(scheduler, heartbeat_done),
-                    name=f"{self.worker_id}-scheduler",
-                    daemon=True,
-                )
-            )
-            helpers[-1].start()
         try:
+            if scheduler and self.batch:
+                scheduler.tick()  # what is due now, then run it with the rest
+            elif scheduler:
+                helpers.append(
+                    threading.Thread(
+                        target=self._schedule_loop,
+                        args=(scheduler, heartbeat_done),
+                        name=f"{self.worker_id}-scheduler",
+                        daemon=True,
+                    )
+                )
+                helpers[-1].start()
             if self.concurrency == 1:
                 self._loop()  # in this thread: cheapest, and signals stay simple
             else:
