@@ -127,6 +127,13 @@ def runs(token: str) -> list[Any]:
     return [decode(json.loads(line)["payload"]) for line in lines if line]
 
 
+def run_times(token: str) -> list[float]:
+    """When each execution for ``token`` was recorded (``time.time()`` in the
+    function, whatever process ran it)."""
+    lines = _complete_lines(_runs() / f"{_safe(token)}.jsonl")
+    return [float(json.loads(line)["time"]) for line in lines if line]
+
+
 def await_runs(token: str, timeout: float) -> list[Any]:
     """:func:`runs` of ``token``, waiting up to ``timeout`` for the first."""
     deadline = time.monotonic() + timeout

@@ -425,6 +425,13 @@ def in_an_hour() -> datetime:
     return (timezone.now() + timedelta(hours=1)).replace(microsecond=0)
 
 
+def whole_seconds_after(seconds: float) -> datetime:
+    """An instant at least ``seconds`` ahead, in whole seconds (any store keeps it)."""
+    from django.utils import timezone
+
+    return (timezone.now() + timedelta(seconds=seconds + 1)).replace(microsecond=0)
+
+
 #: A fixed future instant, so that reproductions can be pasted as they are.
 LATER = datetime(2099, 1, 1, 12, 0, tzinfo=UTC)
 
