@@ -10,12 +10,15 @@ run with ``--task-worker``. The docstring says which variation finds it.
 from __future__ import annotations
 
 import hashlib
+import json
+import traceback
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
 
+from conformance import compat
 from tests.memory_backend import MemoryBackend
 
 from .expect import Expect
@@ -156,3 +159,159 @@ class PriorityAsText(MemoryBackend):
     def ready_name(self, record: dict[str, Any]) -> str:
         _, rest = super().ready_name(record).split(".", 1)
         return f"{100 - int(record['priority'])}.{rest}"
+
+
+# -- values --------------------------------------------------------------------------
+def _map_text(value: Any, change: Any) -> Any:
+    """``value`` with ``change`` applied to every string in it, keys too."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, list):
+        return [_map_text(item, change) for item in value]
+    if isinstance(value, dict):
+        return {change(k): _map_text(item, change) for k, item in value.items()}
+    return value
+
+
+class _LossyText(MemoryBackend):
+    """Passes every stored string, arguments and return value, through :meth:`clean`."""
+
+    expect: Expect | None = None
+
+    def clean(self, text: str) -> str:
+        raise NotImplementedError
+
+    def new_record(
+        self, task: Any, stored_args: list[Any], stored_kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        return super().new_record(
+            task,
+            _map_text(stored_args, self.clean),
+            _map_text(stored_kwargs, self.clean),
+        )
+
+    def serialise_return(self, value: Any) -> Any:
+        return _map_text(super().serialise_return(value), self.clean)
+
+
+#: What a lossy text store breaks: the function's arguments, result.args
+#: (from enqueue and get_result) and the return value.
+_LOSSY = {
+    "ARGUMENTS-JSON-ROUND-TRIP",
+    "JSON-GET-RESULT-PRESERVES",
+    "JSON-VALUES-PRESERVED",
+    "SUCCESS-RETURN-VALUE",
+}
+
+
+class StripsNul(_LossyText):
+    """Removes NUL from stored strings (PostgreSQL text cannot hold it), silently."""
+
+    expect = Expect("arguments", "json", "success", fails=_LOSSY, options=WORKER)
+
+    def clean(self, text: str) -> str:
+        return text.replace("\x00", "")
+
+
+class ReplacesLoneSurrogates(_LossyText):
+    """Stores strings as UTF-8 with errors="replace": a lone surrogate becomes "?"."""
+
+    expect = Expect("arguments", "json", "success", fails=_LOSSY, options=WORKER)
+
+    def clean(self, text: str) -> str:
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+class FalsyReturnIsNone(MemoryBackend):
+    """Stores ``value or None``: [], {}, 0, "" and False come back None."""
+
+    expect = Expect("success", fails={"SUCCESS-RETURN-VALUE"}, options=WORKER)
+
+    def serialise_return(self, value: Any) -> Any:
+        return super().serialise_return(value) or None
+
+
+# -- errors --------------------------------------------------------------------------
+class TracebackIsLastLine(MemoryBackend):
+    """Keeps only "module.Class: message" (``format_exception_only``): the
+    class name and the message are there, the traceback is not."""
+
+    expect = Expect("failure", fails={"FAILURE-TRACEBACK"}, options=WORKER)
+
+    def error_entry(self, error: BaseException) -> list[str]:
+        path, _ = super().error_entry(error)
+        return [path, "".join(traceback.format_exception_only(error))]
+
+
+class TracebackCutShort(MemoryBackend):
+    """Keeps the first four frames (``format_exception(limit=4)``, to save
+    space): whole for a task that raises in its own body, cut above the
+    raising frame for a deep call chain or a coroutine."""
+
+    expect = Expect("failure", fails={"FAILURE-TRACEBACK"}, options=WORKER)
+
+    def error_entry(self, error: BaseException) -> list[str]:
+        path, _ = super().error_entry(error)
+        return [path, "".join(traceback.format_exception(error, limit=4))]
+
+
+# -- signal timing -------------------------------------------------------------------
+class EnqueuedBeforeStored(MemoryBackend):
+    """Sends task_enqueued, then stores the result: a receiver's get_result
+    finds nothing. The order of the three signals is right."""
+
+    expect = Expect(
+        "signals-execution", fails={"SIGNALS-EXECUTION-ORDER"}, options=WORKER
+    )
+
+    def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
+        self.validate_task(task)
+        record = self.new_record(
+            task, json.loads(json.dumps(list(args))), json.loads(json.dumps(kwargs))
+        )
+        result = self.to_result(record, task)
+        compat.task_enqueued.send(type(self), task_result=result)
+        self.store.save(record)
+        self.store.mark_ready(self.ready_name(record))
+        return result
+
+
+class StartedAfterTheBody(MemoryBackend):
+    """Sends task_started (carrying RUNNING) once the function has returned,
+    still before task_finished."""
+
+    expect = Expect(
+        "signals-execution", fails={"SIGNALS-EXECUTION-ORDER"}, options=WORKER
+    )
+
+    def send_started(self, result: Any) -> None:
+        self.started = result
+
+    def call(self, task: Any, result: Any) -> Any:
+        try:
+            return super().call(task, result)
+        finally:
+            super().send_started(self.started)
+
+
+class FinishedBeforeStored(MemoryBackend):
+    """Sends task_finished (carrying the final state), then stores that state:
+    a receiver's get_result still reads RUNNING."""
+
+    expect = Expect(
+        "signals-execution", fails={"SIGNALS-EXECUTION-ORDER"}, options=WORKER
+    )
+
+    def finish(
+        self, record: dict[str, Any], error: BaseException | None = None
+    ) -> None:
+        save, self.store.save = self.store.save, lambda record: None
+        try:
+            super().finish(record, error)  # the final state, in memory only
+        finally:
+            self.store.save = save
+        super().send_finished(self.to_result(record))
+        save(record)
+
+    def send_finished(self, result: Any) -> None:
+        pass  # sent by finish(), before the save
