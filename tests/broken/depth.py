@@ -315,3 +315,27 @@ class FinishedBeforeStored(MemoryBackend):
 
     def send_finished(self, result: Any) -> None:
         pass  # sent by finish(), before the save
+
+
+# -- copies --------------------------------------------------------------------------
+_RESULTS: dict[str, Any] = {}
+
+
+class HandsOutItsCache(MemoryBackend):
+    """Keeps the TaskResults it read, by id, and hands the same object out
+    again while the status is unchanged: what a caller appends to its
+    args, errors or worker_ids, or changes in its return value, the next
+    get_result shows. enqueue's result is a fresh one (the kit's one check
+    of copies)."""
+
+    expect = Expect(
+        "immutability", warns={"IMMUTABILITY-RESULT-ARGS-ISOLATED"}, options=WORKER
+    )
+
+    def get_result(self, result_id: str) -> Any:
+        fresh = super().get_result(result_id)
+        cached = _RESULTS.get(result_id)
+        if cached is not None and cached.status == fresh.status:
+            return cached
+        _RESULTS[result_id] = fresh
+        return fresh
