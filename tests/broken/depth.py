@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import traceback
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -339,3 +340,26 @@ class HandsOutItsCache(MemoryBackend):
             return cached
         _RESULTS[result_id] = fresh
         return fresh
+
+
+# -- stalls --------------------------------------------------------------------------
+class WaitsForTheHead(MemoryBackend):
+    """Before each pass, sleeps until the task at the head of its queues is
+    due (a blocking pop on a delay queue): a task deferred by an hour at the
+    head holds the worker, and everything behind it, for an hour."""
+
+    expect = Expect(
+        "defer",
+        fails={"DEFER-DOES-NOT-BLOCK", "DEFER-NOT-EARLY", "DEFER-RUNS-WHEN-DUE"},
+        options=(*WORKER, "--task-timeout=1"),
+    )
+
+    def run_ready(self, queue_names: Sequence[str] | None = None) -> int:
+        served = None if queue_names is None else set(map(_queue_hash, queue_names))
+        for name in self.store.ready_names():
+            _, _, due, queue, _ = name.split(".")
+            if served is None or queue in served:
+                now = int(timezone.now().timestamp() * 1_000_000)
+                time.sleep(max(0, int(due) - now) / 1_000_000)
+                break
+        return super().run_ready(queue_names)
