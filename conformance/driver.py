@@ -44,7 +44,7 @@ def time_limit(seconds: float) -> Iterator[None]:
 
     Only in the main thread, where signals are delivered, and where the
     platform has ``setitimer``; elsewhere the body runs unlimited. A SIGALRM
-    handler installed before is put back afterwards.
+    handler and timer set before are put back afterwards.
     """
     if threading.current_thread() is not threading.main_thread() or not hasattr(
         signal, "setitimer"
@@ -57,14 +57,18 @@ def time_limit(seconds: float) -> Iterator[None]:
         if armed:
             raise WorkerStalled(f"the worker did not return within {seconds:g} s")
 
+    began = time.monotonic()
     previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
+    pending, interval = signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
     try:
         yield
     finally:
         armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if pending:  # someone else's timer (pytest-timeout, say): put it back
+            left = max(pending - (time.monotonic() - began), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, left, interval)
 
 
 class Driver:
