@@ -41,8 +41,9 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .. import compat
 from .._lifecycle import ready_result, to_json_text, update
-from . import records
+from . import records, retries
 from .queries import Queries
+from .task_class import DatabaseTask
 
 AT_MOST_ONCE = "at-most-once"
 AT_LEAST_ONCE = "at-least-once"
@@ -63,47 +64,95 @@ class Options:
     max_attempts: int | None = None
     poll_interval: float | None = None
     prepared_statements: bool = True
+    # Retries and time limits: defaults for tasks that do not set their own
+    # (see task_class.py). No AUTORETRY_FOR: nothing is retried.
+    autoretry_for: tuple[type[BaseException], ...] = ()
+    max_retries: int = retries.DEFAULT_MAX_RETRIES
+    retry_backoff: float = 0.0
+    retry_backoff_max: float = retries.DEFAULT_BACKOFF_MAX
+    retry_jitter: bool = retries.DEFAULT_JITTER
+    time_limit: float | None = None
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> tuple[Options, list[str]]:
         """The options, and a message for each invalid one (its default is used)."""
         problems: list[str] = []
         values: dict[str, Any] = {}
-        known: dict[str, tuple[str, Callable[[Any], bool]]] = {
-            "DATABASE": ("database", lambda v: isinstance(v, str) and v != ""),
-            "DELIVERY": ("delivery", lambda v: v in (AT_MOST_ONCE, AT_LEAST_ONCE)),
-            "LEASE_SECONDS": ("lease_seconds", lambda v: _is_number(v) and v >= 1),
-            "MAX_ATTEMPTS": (
-                "max_attempts",
-                lambda v: (
-                    v is None
-                    or (isinstance(v, int) and not isinstance(v, bool) and v >= 1)
-                ),
-            ),
-            "POLL_INTERVAL": (
-                "poll_interval",
-                lambda v: v is None or (_is_number(v) and v > 0),
-            ),
-            "PREPARED_STATEMENTS": (
-                "prepared_statements",
-                lambda v: isinstance(v, bool),
-            ),
-        }
         for key, value in raw.items():
-            if key not in known:
+            if key not in _OPTIONS:
                 problems.append(f"unknown option {key!r}")
                 continue
-            name, valid = known[key]
-            if valid(value):
-                values[name] = value
-            else:
-                problems.append(f"invalid {key}: {value!r}")
+            name, convert = _OPTIONS[key]
+            try:
+                values[name] = convert(value)
+            except ValueError as exc:  # RetryOptionError and _Invalid
+                detail = f" ({exc})" if str(exc) else ""
+                problems.append(f"invalid {key}: {value!r}{detail}")
         return cls(**values), problems
 
     @property
     def heartbeat_seconds(self) -> float:
         """How often a worker renews its leases: three chances per lease."""
         return self.lease_seconds / 3
+
+    @property
+    def retry_policy(self) -> retries.RetryPolicy:
+        """The retry options every task of the backend starts from."""
+        return retries.RetryPolicy(
+            autoretry_for=self.autoretry_for,
+            max_retries=self.max_retries,
+            retry_backoff=self.retry_backoff,
+            retry_backoff_max=self.retry_backoff_max,
+            retry_jitter=self.retry_jitter,
+        )
+
+
+class _Invalid(ValueError):
+    """An option value outside what it accepts (the message is in the key)."""
+
+
+def _valid(test: Callable[[Any], bool]) -> Callable[[Any], Any]:
+    """A converter that keeps a value ``test`` accepts and refuses the rest."""
+
+    def convert(value: Any) -> Any:
+        if not test(value):
+            raise _Invalid()
+        return value
+
+    return convert
+
+
+def _optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else convert(value)
+
+
+#: OPTIONS key: (Options field, converter raising ValueError when invalid).
+_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "DATABASE": ("database", _valid(lambda v: isinstance(v, str) and v != "")),
+    "DELIVERY": ("delivery", _valid(lambda v: v in (AT_MOST_ONCE, AT_LEAST_ONCE))),
+    "LEASE_SECONDS": ("lease_seconds", _valid(lambda v: _is_number(v) and v >= 1)),
+    "MAX_ATTEMPTS": (
+        "max_attempts",
+        _optional(lambda v: retries.whole_number(v, minimum=1)),
+    ),
+    "POLL_INTERVAL": (
+        "poll_interval",
+        _optional(_valid(lambda v: _is_number(v) and v > 0)),
+    ),
+    "PREPARED_STATEMENTS": (
+        "prepared_statements",
+        _valid(lambda v: isinstance(v, bool)),
+    ),
+    "AUTORETRY_FOR": (
+        "autoretry_for",
+        lambda v: retries.exception_classes(v, allow_paths=True),
+    ),
+    "MAX_RETRIES": ("max_retries", lambda v: retries.whole_number(v, minimum=0)),
+    "RETRY_BACKOFF": ("retry_backoff", retries.backoff_seconds),
+    "RETRY_BACKOFF_MAX": ("retry_backoff_max", retries.seconds),
+    "RETRY_JITTER": ("retry_jitter", retries.boolean),
+    "TIME_LIMIT": ("time_limit", _optional(retries.seconds)),
+}
 
 
 def _is_number(value: Any) -> bool:
@@ -120,6 +169,8 @@ class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
     # Task metadata exists only in Django versions newer than any this
     # backend runs on; it would need a column and is not stored.
     supports_metadata = False
+    # @task(autoretry_for=..., time_limit=...) on Django 6.1 and the backport.
+    task_class = DatabaseTask
 
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
