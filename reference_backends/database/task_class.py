@@ -46,36 +46,38 @@ class DatabaseTask(compat.Task):  # type: ignore[misc]
     time_limit: float | None = None  # seconds an attempt may take
 
     def __post_init__(self) -> None:
-        try:
-            if self.autoretry_for is not None:
-                # A tuple whatever was given: tasks are hashable and compared.
-                classes = retries.exception_classes(
-                    self.autoretry_for, allow_paths=False
-                )
-                object.__setattr__(self, "autoretry_for", classes)
-            _check(self, "max_retries", retries.whole_number, minimum=0)
-            _check(self, "retry_backoff", retries.backoff_seconds)
-            _check(self, "retry_backoff_max", retries.seconds)
-            _check(self, "retry_jitter", retries.boolean)
-            _check(self, "time_limit", retries.seconds)
-        except _Invalid as exc:
-            raise compat.InvalidTask(str(exc)) from None
+        checks = {
+            "autoretry_for": _exception_classes,
+            "max_retries": _at_least_zero,
+            "retry_backoff": retries.backoff_seconds,
+            "retry_backoff_max": retries.seconds,
+            "retry_jitter": retries.boolean,
+            "time_limit": retries.seconds,
+        }
+        for name, convert in checks.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            try:
+                converted = convert(value)
+            except RetryOptionError as exc:
+                raise compat.InvalidTask(
+                    f"{self.module_path}: invalid {name}: {exc}"
+                ) from None
+            if name == "autoretry_for":
+                # A tuple whatever was given: tasks are compared and hashed.
+                object.__setattr__(self, name, converted)
         # Explicit base call: with slots=True, zero-argument super() fails.
         compat.Task.__post_init__(self)
 
 
-class _Invalid(Exception):
-    pass
+def _exception_classes(value: Any) -> tuple[type[BaseException], ...]:
+    # Classes only: a task is defined in code, which can import them.
+    return retries.exception_classes(value, allow_paths=False)
 
 
-def _check(task: DatabaseTask, name: str, convert: Any, **kwargs: Any) -> None:
-    value = getattr(task, name)
-    if value is None:
-        return
-    try:
-        convert(value, **kwargs)
-    except RetryOptionError as exc:
-        raise _Invalid(f"{task.module_path}: invalid {name}: {exc}") from None
+def _at_least_zero(value: Any) -> int:
+    return retries.whole_number(value, minimum=0)
 
 
 def option(task: Any, name: str) -> Any:
