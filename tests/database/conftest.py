@@ -52,6 +52,7 @@ def _tasks(database: str = "default") -> dict[str, Any]:
             AUTORETRY_FOR=["tests.database.tasks.Boom"],
             MAX_RETRIES=2,
         ),
+        "limited": alias(["default"], TIME_LIMIT=0.2),
     }
 
 

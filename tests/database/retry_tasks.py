@@ -85,6 +85,11 @@ async def async_sleeps(seconds: float) -> str:
     return "woke"
 
 
+@database_task(time_limit=5)
+async def raises_its_own_timeout() -> None:
+    raise TimeoutError("the task's own")
+
+
 @database_task(time_limit=0.2)
 def sync_sleeps(seconds: float) -> str:
     time.sleep(seconds)

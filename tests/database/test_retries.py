@@ -326,3 +326,30 @@ def test_invalid_task_options_are_refused(
         database_task(**options)(stand_in)
     assert says in str(raised.value)
     assert "tests.database.tasks.add" in str(raised.value)
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------
+@pytest.mark.postgres
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_retries_on_postgres(
+    pg: Any, retry_tasks: Any, log_file: Path, concurrency: int
+) -> None:
+    # One statement writes an attempt's outcome and claims the next row: it
+    # cannot see the retry it released, and a batch worker must look again.
+    results = [
+        retry_tasks.succeeds_on_third.using(backend="postgres").enqueue(f"t{i}")
+        for i in range(8)
+    ]
+    failing = retry_tasks.always_flaky.using(backend="postgres").enqueue("x")
+    run("postgres", concurrency=concurrency)
+    for result in results:
+        done = fetch(result, "postgres")
+        assert (done.status, done.attempts, len(done.errors)) == (
+            Status.SUCCESSFUL,
+            3,
+            2,
+        )
+    failed = fetch(failing, "postgres")
+    assert (failed.status, failed.attempts, len(failed.errors)) == (Status.FAILED, 3, 3)
+    lines = Counter(log_file.read_text().split("\n")[:-1])
+    assert set(lines.values()) == {1} and len(lines) == 27
