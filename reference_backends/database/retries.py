@@ -107,10 +107,8 @@ def exception_classes(
             except ImportError as exc:
                 raise RetryOptionError(f"{item!r} does not import: {exc}") from exc
         if not (isinstance(item, type) and issubclass(item, BaseException)):
-            what = (
-                "exception classes or their dotted paths"
-                if allow_paths
-                else ("exception classes")
+            what = "exception classes" + (
+                " or their dotted paths" if allow_paths else ""
             )
             raise RetryOptionError(f"expected {what}, got {item!r}")
         if issubclass(item, KeyboardInterrupt):

@@ -352,4 +352,5 @@ def test_retries_on_postgres(
     failed = fetch(failing, "postgres")
     assert (failed.status, failed.attempts, len(failed.errors)) == (Status.FAILED, 3, 3)
     lines = Counter(log_file.read_text().split("\n")[:-1])
-    assert set(lines.values()) == {1} and len(lines) == 27
+    assert set(lines.values()) == {1}
+    assert len(lines) == 27
