@@ -20,6 +20,13 @@ Settings::
                 "PREPARED_STATEMENTS": True,    # PostgreSQL + psycopg 3: prepare the
                                                 #   per-task statements; False behind a
                                                 #   pooler that cannot keep them
+                # Defaults for tasks that do not set their own (task_class.py):
+                "AUTORETRY_FOR": [],            # exception classes or dotted paths
+                "MAX_RETRIES": 3,               # retries after the first attempt
+                "RETRY_BACKOFF": False,         # seconds before the first retry, doubled
+                "RETRY_BACKOFF_MAX": 600,       # the backoff's cap, seconds
+                "RETRY_JITTER": True,           # wait a random part of the backoff
+                "TIME_LIMIT": None,             # seconds an attempt may take
             },
         }
     }
