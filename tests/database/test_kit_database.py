@@ -55,6 +55,22 @@ def test_kit_on_sqlite_with_retries(kit_run: KitRun) -> None:
     _assert_conforming(kit_run)
 
 
+@pytest.mark.kit_run(
+    KitCall(
+        BACKEND,
+        (
+            APPS,
+            RETRIES,
+            "--task-adapter=tests.database.process_pool_adapter.ProcessPoolAdapter",
+        ),
+    )
+)
+def test_kit_with_the_process_pool(kit_run: KitRun) -> None:
+    """Every task runs in a child process: the contract holds there too."""
+    assert kit_run.report["adapter"] == "ProcessPoolAdapter"
+    _assert_conforming(kit_run)
+
+
 @pytest.mark.postgres
 def test_kit_on_postgres_with_retries(run_kit: Any, postgres_cluster: Any) -> None:
     url = postgres_cluster.create_database("kit_retries")
