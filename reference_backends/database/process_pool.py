@@ -58,6 +58,8 @@ class ChildProcess:
 
     def start(self) -> None:
         """Start the child (if none is running) and wait until Django is set up."""
+        if self._process is not None and not self._process.is_alive():
+            self._reap()  # it died between two tasks: replace it, lose nothing
         if self._process is not None:
             return
         context = multiprocessing.get_context("spawn")

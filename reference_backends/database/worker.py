@@ -508,7 +508,7 @@ class Worker:
                 outcome.duration * 1000,
                 "back to READY" if outcome.status == "READY" else "FAILED",
             )
-        elif outcome.status == "READY" and outcome.retry_at is not None:
+        elif outcome.retry_at is not None and outcome.result is not None:
             # Not final: no task_finished (it goes out once, for the outcome
             # that stays).
             logger.warning(
