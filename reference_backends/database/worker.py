@@ -422,10 +422,13 @@ class Worker:
         # SIGNALS-EXECUTION-STATUS: started carries the claimed (RUNNING)
         # result; finished goes out after the final state is stored.
         _send(compat.task_started, backend, result)
-        started = time.perf_counter()
         limit = time_limit(task, backend.settings.time_limit)
+        started = time.perf_counter()
         try:
             if child is not None:
+                # Replacing a killed child takes a moment: not the task's time.
+                child.start()
+                started = time.perf_counter()
                 attempt = child.run(row.backend_name, row, limit)
             else:
                 attempt = run_here(task, result, limit)
