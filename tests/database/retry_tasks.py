@@ -122,3 +122,22 @@ def tasks_module_add() -> Any:
     from tests.database.tasks import add
 
     return add
+
+
+@database_task(time_limit=0.2)
+async def ignores_cancellation() -> str:
+    try:
+        await asyncio.sleep(10)
+    except asyncio.CancelledError:
+        await asyncio.sleep(0.3)  # carries on past the limit regardless
+    return "done anyway"
+
+
+@database_task()
+def kills_its_process_soon() -> str:
+    """Returns, then its process dies before the next task arrives."""
+    import signal
+    import threading
+
+    threading.Timer(0.1, os.kill, args=(os.getpid(), signal.SIGKILL)).start()
+    return "returned"

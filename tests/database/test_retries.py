@@ -253,6 +253,7 @@ def test_options_are_parsed() -> None:
         retry_jitter=False,
     )
     assert options.time_limit == 2.5
+    assert Options.parse({"RETRY_BACKOFF": False})[0].retry_backoff == 0
     defaults = Options.parse({})[0]
     assert defaults.retry_policy == RetryPolicy()
     assert defaults.time_limit is None

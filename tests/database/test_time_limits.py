@@ -48,6 +48,14 @@ def test_an_async_task_is_cancelled_at_its_limit(retry_tasks: Any, tasks: Any) -
     assert fetch(after).status == Status.SUCCESSFUL  # the worker went on
 
 
+def test_an_async_task_that_ignores_cancellation_still_fails(retry_tasks: Any) -> None:
+    result = retry_tasks.ignores_cancellation.enqueue()
+    run()
+    failed = fetch(result)
+    assert failed.status == Status.FAILED
+    assert "it did not stop when cancelled" in failed.errors[0].traceback
+
+
 def test_an_async_task_within_its_limit_succeeds(retry_tasks: Any) -> None:
     result = retry_tasks.async_sleeps.enqueue(0)
     run()
@@ -155,6 +163,32 @@ def test_the_process_pool_kills_a_task_at_its_limit(
     assert child_pid != worker_pid
     assert rows["record"][0] == "SUCCESSFUL"
     assert env.statuses().keys() == {"SUCCESSFUL", "FAILED"}  # nothing RUNNING
+
+
+DIES_BETWEEN_TASKS = """
+from datetime import timedelta
+from django.utils import timezone
+from tests.database import retry_tasks, tasks
+retry_tasks.kills_its_process_soon.enqueue()
+tasks.record.using(run_after=timezone.now() + timedelta(seconds=1.5)).enqueue("next")
+"""
+
+
+@pytest.mark.slow
+def test_a_child_that_died_between_tasks_is_replaced(kit_env: Any) -> None:
+    env = kit_env()
+    env.python(DIES_BETWEEN_TASKS)
+    worker = env.worker("--pool", "process")
+    try:
+        wait_for(lambda: "next" in env.executions(), 60, "the next task")
+        wait_for(lambda: env.statuses() == {"SUCCESSFUL": 2}, 10, "its outcome")
+    finally:
+        output = stop(worker)
+    assert worker.returncode == 0, output
+    [(errors,)] = env.query(
+        "SELECT errors FROM reference_tasks_taskrecord WHERE task_path LIKE '%record'"
+    )
+    assert errors == "[]"  # the next task was not sent to the dead child
 
 
 @pytest.mark.slow
