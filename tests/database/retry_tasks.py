@@ -141,3 +141,10 @@ def kills_its_process_soon() -> str:
 
     threading.Timer(0.1, os.kill, args=(os.getpid(), signal.SIGKILL)).start()
     return "returned"
+
+
+@database_task()
+def sleeps_and_says_where(token: str, seconds: float) -> int:
+    _log(f"{token} pid {os.getpid()}")
+    time.sleep(seconds)
+    return os.getpid()

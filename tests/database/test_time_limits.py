@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import time
 from pathlib import Path
@@ -189,6 +191,52 @@ def test_a_child_that_died_between_tasks_is_replaced(kit_env: Any) -> None:
         "SELECT errors FROM reference_tasks_taskrecord WHERE task_path LIKE '%record'"
     )
     assert errors == "[]"  # the next task was not sent to the dead child
+
+
+SAYS_WHERE = """
+from tests.database import retry_tasks
+retry_tasks.sleeps_and_says_where.enqueue("one", {seconds})
+retry_tasks.sleeps_and_says_where.enqueue("two", {seconds})
+"""
+
+
+def _child_pids(env: Any) -> list[int]:
+    return [int(line.rsplit(" ", 1)[1]) for line in env.executions() if " pid " in line]
+
+
+@pytest.mark.slow
+def test_each_worker_thread_has_its_own_child(kit_env: Any) -> None:
+    env = kit_env()
+    env.python(SAYS_WHERE.format(seconds=0.5))
+    env.manage("task_worker", "--batch", "--pool", "process", "--concurrency", "2")
+    assert env.statuses() == {"SUCCESSFUL": 2}
+    assert len(set(_child_pids(env))) == 2
+
+
+@pytest.mark.slow
+def test_a_child_does_not_outlive_its_killed_worker(kit_env: Any) -> None:
+    env = kit_env()
+    env.python(SAYS_WHERE.format(seconds=60))
+    worker = env.worker("--pool", "process")
+    try:
+        wait_for(lambda: len(_child_pids(env)) == 1, 60, "the task to start")
+    finally:
+        stop(worker, signal.SIGKILL)
+    [child] = _child_pids(env)
+
+    def gone() -> bool:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return True
+        # Exited, not yet reaped by whoever adopted it (no init in a container).
+        stat = Path(f"/proc/{child}/stat")
+        with contextlib.suppress(OSError):
+            return stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        return False
+
+    # The task's lease will be settled by another worker: it must not run on.
+    wait_for(gone, 10, f"child {child} to exit")
 
 
 @pytest.mark.slow
