@@ -35,6 +35,7 @@ Settings::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -73,7 +74,8 @@ class Options:
     prepared_statements: bool = True
     # Retries and time limits: defaults for tasks that do not set their own
     # (see task_class.py). No AUTORETRY_FOR: nothing is retried.
-    autoretry_for: tuple[type[BaseException], ...] = ()
+    # Classes, or dotted paths imported when the policy is first needed.
+    autoretry_for: tuple[type[BaseException] | str, ...] = ()
     max_retries: int = retries.DEFAULT_MAX_RETRIES
     retry_backoff: float = 0.0
     retry_backoff_max: float = retries.DEFAULT_BACKOFF_MAX
@@ -102,16 +104,30 @@ class Options:
         """How often a worker renews its leases: three chances per lease."""
         return self.lease_seconds / 3
 
-    @property
+    @functools.cached_property
     def retry_policy(self) -> retries.RetryPolicy:
-        """The retry options every task of the backend starts from."""
+        """The retry options every task of the backend starts from.
+
+        Raises :class:`~.retries.RetryOptionError` if a path of
+        ``AUTORETRY_FOR`` does not import (``check()`` and the worker say so).
+        """
         return retries.RetryPolicy(
-            autoretry_for=self.autoretry_for,
+            autoretry_for=retries.exception_classes(
+                self.autoretry_for, allow_paths=True
+            ),
             max_retries=self.max_retries,
             retry_backoff=self.retry_backoff,
             retry_backoff_max=self.retry_backoff_max,
             retry_jitter=self.retry_jitter,
         )
+
+    def autoretry_problem(self) -> str | None:
+        """Why ``AUTORETRY_FOR`` cannot be used (a path that does not import), or None."""
+        try:
+            self.retry_policy  # noqa: B018 - resolved here, then cached
+        except retries.RetryOptionError as exc:
+            return f"invalid AUTORETRY_FOR ({exc})"
+        return None
 
 
 class _Invalid(ValueError):
@@ -152,7 +168,7 @@ _OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     ),
     "AUTORETRY_FOR": (
         "autoretry_for",
-        lambda v: retries.exception_classes(v, allow_paths=True),
+        lambda v: retries.exception_specs(v, allow_paths=True),
     ),
     "MAX_RETRIES": ("max_retries", lambda v: retries.whole_number(v, minimum=0)),
     "RETRY_BACKOFF": ("retry_backoff", retries.backoff_seconds),
@@ -268,6 +284,11 @@ class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
         for problem in self.option_problems:
             yield checks.Error(
                 f"{where}['OPTIONS']: {problem}", id="reference_tasks.E001"
+            )
+        unusable = self.settings.autoretry_problem()
+        if unusable is not None:
+            yield checks.Error(
+                f"{where}['OPTIONS']: {unusable}", id="reference_tasks.E001"
             )
         if not apps.is_installed(APP):
             yield checks.Error(

@@ -96,26 +96,50 @@ def exception_classes(
     Accepts one class or an iterable of them; with ``allow_paths`` (settings,
     which should not import code) also dotted paths, imported here.
     """
-    items: Iterable[Any] = (
-        [value] if isinstance(value, type | str) else _iterable(value)
-    )
     classes = []
-    for item in items:
-        if isinstance(item, str) and allow_paths:
+    for item in exception_specs(value, allow_paths=allow_paths):
+        if isinstance(item, str):
             try:
                 item = import_string(item)
             except ImportError as exc:
                 raise RetryOptionError(f"{item!r} does not import: {exc}") from exc
-        if not (isinstance(item, type) and issubclass(item, BaseException)):
-            what = "exception classes" + (
-                " or their dotted paths" if allow_paths else ""
-            )
-            raise RetryOptionError(f"expected {what}, got {item!r}")
-        if issubclass(item, KeyboardInterrupt):
-            # A second Ctrl-C stops the worker; it must never come back as a retry.
-            raise RetryOptionError("KeyboardInterrupt is never retried")
+            _check_class(item, allow_paths=True)
         classes.append(item)
     return tuple(classes)
+
+
+def exception_specs(
+    value: Any, *, allow_paths: bool
+) -> tuple[type[BaseException] | str, ...]:
+    """``value`` checked as :func:`exception_classes` takes it, paths not imported.
+
+    The backend reads its OPTIONS when first used, which may be while a tasks
+    module is being imported: a path naming a class of that very module
+    would not import yet. So paths are imported later, when the retry policy
+    is first needed (and by ``manage.py check``).
+    """
+    items: Iterable[Any] = (
+        [value] if isinstance(value, type | str) else _iterable(value)
+    )
+    specs: list[type[BaseException] | str] = []
+    for item in items:
+        if isinstance(item, str) and allow_paths:
+            module, _, name = item.rpartition(".")
+            if not (module and name):
+                raise RetryOptionError(f"{item!r} is not a dotted path")
+        else:
+            _check_class(item, allow_paths=allow_paths)
+        specs.append(item)
+    return tuple(specs)
+
+
+def _check_class(item: Any, *, allow_paths: bool) -> None:
+    if not (isinstance(item, type) and issubclass(item, BaseException)):
+        what = "exception classes" + (" or their dotted paths" if allow_paths else "")
+        raise RetryOptionError(f"expected {what}, got {item!r}")
+    if issubclass(item, KeyboardInterrupt):
+        # A second Ctrl-C stops the worker; it must never come back as a retry.
+        raise RetryOptionError("KeyboardInterrupt is never retried")
 
 
 def _iterable(value: Any) -> Iterable[Any]:

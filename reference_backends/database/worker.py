@@ -127,6 +127,10 @@ class Worker:
             backend = compat.task_backends[alias]
             if not isinstance(backend, DatabaseBackend):
                 raise ValueError(f"TASKS[{alias!r}] is not a DatabaseBackend")
+            problem = backend.settings.autoretry_problem()
+            if problem is not None:
+                # Refused at start-up, not at the first failure to retry.
+                raise ValueError(f"TASKS[{alias!r}]['OPTIONS']: {problem}")
             self.backends[alias] = backend
         if not self.backends:
             raise ValueError("a worker needs at least one backend alias")

@@ -244,7 +244,6 @@ def test_options_are_parsed() -> None:
         }
     )
     assert problems == []
-    assert options.autoretry_for == (ConnectionError, TimeoutError)
     assert options.retry_policy == RetryPolicy(
         autoretry_for=(ConnectionError, TimeoutError),
         max_retries=0,
@@ -262,9 +261,9 @@ def test_options_are_parsed() -> None:
 @pytest.mark.parametrize(
     ("key", "value", "says"),
     [
-        ("AUTORETRY_FOR", ["no.such.Error"], "does not import"),
+        ("AUTORETRY_FOR", ["Error"], "not a dotted path"),
         ("AUTORETRY_FOR", [int], "exception classes"),
-        ("AUTORETRY_FOR", "builtins.KeyboardInterrupt", "never retried"),
+        ("AUTORETRY_FOR", KeyboardInterrupt, "never retried"),
         ("AUTORETRY_FOR", 3, "a list of classes"),
         ("MAX_RETRIES", -1, ">= 0"),
         ("MAX_RETRIES", None, ">= 0"),
@@ -284,6 +283,33 @@ def test_check_reports_invalid_retry_options(tasks: Any) -> None:
     backend = DatabaseBackend("bad", {"QUEUES": [], "OPTIONS": {"MAX_RETRIES": "3"}})
     [message] = [m for m in backend.check() if m.id == "reference_tasks.E001"]
     assert "MAX_RETRIES" in message.msg
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("tests.database.no_such_module.Error", "does not import"),
+        ("builtins.KeyboardInterrupt", "never retried"),
+        ("builtins.len", "exception classes"),
+    ],
+)
+def test_autoretry_paths_are_imported_when_first_needed(
+    tasks: Any, monkeypatch: pytest.MonkeyPatch, path: str, says: str
+) -> None:
+    """The backend may be set up while the module of a listed class is still
+    being imported (its tasks use the backend): no import when parsing."""
+    backend = DatabaseBackend(
+        "late", {"QUEUES": [], "OPTIONS": {"AUTORETRY_FOR": [path]}}
+    )
+    assert backend.option_problems == []
+    assert backend.settings.autoretry_for == (path,)
+    # What cannot be used is reported by check, and refused by a worker.
+    [message] = [m for m in backend.check() if m.id == "reference_tasks.E001"]
+    assert "AUTORETRY_FOR" in message.msg
+    assert says in message.msg
+    monkeypatch.setattr(compat.task_backends["retrying"], "settings", backend.settings)
+    with pytest.raises(ValueError, match=f"AUTORETRY_FOR.*{says}"):
+        Worker(["retrying"])
 
 
 @pytest.mark.skipif(
