@@ -517,8 +517,9 @@ class Worker:
             )
         elif outcome.retry_at is not None and outcome.result is not None:
             # Not final: no task_finished (it goes out once, for the outcome
-            # that stays).
-            logger.warning(
+            # that stays). INFO, as Celery logs a retry: the policy at work,
+            # not a problem; the final failure is an ERROR.
+            logger.info(
                 "task %s %s: attempt %d failed in %.1f ms, retry at %s: %s",
                 row.id,
                 row.task_path,

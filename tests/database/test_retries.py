@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from reference_backends.database.backend import Options
 from reference_backends.database.models import TaskRecord
 from reference_backends.database.retries import RetryPolicy, exception_paths
 from reference_backends.database.worker import Worker
+from tests.database.test_workers import DATABASES, stop_all, wait_for
 
 Status = compat.TaskResultStatus
 
@@ -381,3 +383,39 @@ def test_retries_on_postgres(
     lines = Counter(log_file.read_text().split("\n")[:-1])
     assert set(lines.values()) == {1}
     assert len(lines) == 27
+
+
+# -- real worker processes ------------------------------------------------------------
+ENQUEUE_FLAKY = """
+from tests.database import retry_tasks
+for i in range({n}):
+    retry_tasks.succeeds_on_third.enqueue(f"t{{i}}")
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database", DATABASES)
+def test_two_worker_processes_run_each_attempt_once(
+    kit_env: Any, request: pytest.FixtureRequest, database: str
+) -> None:
+    url = None
+    if database == "postgres":
+        cluster = request.getfixturevalue("postgres_cluster")
+        url = str(cluster.create_database(f"retries_{time.monotonic_ns()}"))
+    env = kit_env(url)
+    env.python(ENQUEUE_FLAKY.format(n=200))
+    workers = [env.worker("--worker-id", f"w{n}", "-v0") for n in (1, 2)]
+    try:
+        # -v0: nothing reads their output until they stop; a full pipe would
+        # block them (a retry is logged at -v1).
+        wait_for(lambda: env.statuses() == {"SUCCESSFUL": 200}, 120, "200 tasks")
+    finally:
+        outputs = stop_all(workers)
+    assert [worker.returncode for worker in workers] == [0, 0], outputs
+    attempts = Counter(env.executions())
+    assert len(attempts) == 600  # "t0 1", "t0 2", "t0 3", ...
+    assert set(attempts.values()) == {1}  # no attempt ran twice
+    rows = env.query("SELECT attempts, worker_ids FROM reference_tasks_taskrecord")
+    assert {row[0] for row in rows} == {3}
+    # Both took part: retries are claimed by whichever worker is free.
+    assert {w for _, ids in rows for w in ids.split()} == {"w1", "w2"}
