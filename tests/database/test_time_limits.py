@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -237,6 +239,35 @@ def test_a_child_does_not_outlive_its_killed_worker(kit_env: Any) -> None:
 
     # The task's lease will be settled by another worker: it must not run on.
     wait_for(gone, 10, f"child {child} to exit")
+
+
+@pytest.mark.slow
+def test_a_stop_sent_to_the_process_group_lets_the_child_finish(kit_env: Any) -> None:
+    """A service manager or a terminal signals every process of the group:
+    the child ignores it, the worker waits for the task, then stops."""
+    env = kit_env()
+    env.python(SAYS_WHERE.format(seconds=1))
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "django", "task_worker", "--pool", "process"],
+        env=env.env,
+        cwd=env.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, children included
+    )
+    try:
+        wait_for(lambda: len(_child_pids(env)) == 1, 60, "the task to start")
+        os.killpg(worker.pid, signal.SIGTERM)
+        output, _ = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.communicate()
+    assert worker.returncode == 0, output
+    assert "SIGTERM received" in output
+    # The running task finished in the child; the next one was never claimed.
+    assert env.statuses() == {"SUCCESSFUL": 1, "READY": 1}
 
 
 @pytest.mark.slow
