@@ -25,6 +25,7 @@ _signals: Any = importlib.import_module(f"{_ROOT}.signals")
 
 BaseTaskBackend: Any = importlib.import_module(f"{_ROOT}.backends.base").BaseTaskBackend
 task_backends: Any = _tasks.task_backends
+Task: Any = _base.Task
 TaskResult: Any = _base.TaskResult
 TaskError: Any = _base.TaskError
 TaskContext: Any = _base.TaskContext
@@ -47,4 +48,10 @@ normalize_json: Any = (
     importlib.import_module("django.utils.json").normalize_json
     if NATIVE
     else importlib.import_module("django_tasks.utils").normalize_json
+)
+
+#: Django calls it ``InvalidTask``; the backport ``InvalidTaskError``.
+InvalidTask: type[Exception] = getattr(
+    importlib.import_module(f"{_ROOT}.exceptions"),
+    "InvalidTask" if NATIVE else "InvalidTaskError",
 )

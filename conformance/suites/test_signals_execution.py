@@ -63,14 +63,21 @@ def _names(events: list[evidence.RecordedSignal]) -> list[str]:
 def test_each_signal_once(
     api: Api, shared_batches: SharedBatches, label: Label
 ) -> None:
-    job, _, events = _signals(api, shared_batches, label)
+    job, result, events = _signals(api, shared_batches, label)
     counts = {
         name: _names(events).count(name) for name in ("enqueued", "started", "finished")
     }
+    # A backend that retried the task MAY send task_started per attempt
+    # (SPEC-NOTES); task_finished stays once, for the final outcome.
+    started = {1, max(1, result.attempts)}
     job.check(
-        counts == {"enqueued": 1, "started": 1, "finished": 1},
-        expected="task_enqueued, task_started and task_finished once each",
-        observed=f"sent {counts}" + ("" if events else HINT),
+        counts["enqueued"] == 1
+        and counts["started"] in started
+        and counts["finished"] == 1,
+        expected="task_enqueued and task_finished once each, task_started once "
+        "(or once per attempt where the task was retried)",
+        observed=f"sent {counts}, attempts={result.attempts}"
+        + ("" if events else HINT),
     )
 
 

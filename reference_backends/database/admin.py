@@ -121,7 +121,15 @@ class TaskRecordAdmin(ModelAdmin):
         ),
         (
             "Worker",
-            {"fields": ("attempts", "worker_ids", "claimed_by", "lease_expires_at")},
+            {
+                "fields": (
+                    "attempts",
+                    "retry_at",
+                    "worker_ids",
+                    "claimed_by",
+                    "lease_expires_at",
+                )
+            },
         ),
     )
 

@@ -21,6 +21,13 @@ Settings::
                                                 #   per-task statements; False behind a
                                                 #   pooler that cannot keep them
                 "SCHEDULE": {},                 # periodic tasks: see schedule.py
+                # Defaults for tasks that do not set their own (task_class.py):
+                "AUTORETRY_FOR": [],            # exception classes or dotted paths
+                "MAX_RETRIES": 3,               # retries after the first attempt
+                "RETRY_BACKOFF": False,         # seconds before the first retry, doubled
+                "RETRY_BACKOFF_MAX": 600,       # the backoff's cap, seconds
+                "RETRY_JITTER": True,           # wait a random part of the backoff
+                "TIME_LIMIT": None,             # seconds an attempt may take
             },
         }
     }
@@ -29,6 +36,7 @@ Settings::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -42,9 +50,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .. import compat
 from .._lifecycle import ready_result, to_json_text, update
-from . import records
+from . import records, retries
 from .queries import Queries
 from .schedule import Entry, ScheduleError, parse_schedule
+from .task_class import DatabaseTask
 
 AT_MOST_ONCE = "at-most-once"
 AT_LEAST_ONCE = "at-least-once"
@@ -67,50 +76,113 @@ class Options:
     prepared_statements: bool = True
     #: The raw ``SCHEDULE``; :func:`.schedule.parse_schedule` reads its entries.
     schedule: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Retries and time limits: defaults for tasks that do not set their own
+    # (see task_class.py). No AUTORETRY_FOR: nothing is retried.
+    # Classes, or dotted paths imported when the policy is first needed.
+    autoretry_for: tuple[type[BaseException] | str, ...] = ()
+    max_retries: int = retries.DEFAULT_MAX_RETRIES
+    retry_backoff: float = 0.0
+    retry_backoff_max: float = retries.DEFAULT_BACKOFF_MAX
+    retry_jitter: bool = retries.DEFAULT_JITTER
+    time_limit: float | None = None
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> tuple[Options, list[str]]:
         """The options, and a message for each invalid one (its default is used)."""
         problems: list[str] = []
         values: dict[str, Any] = {}
-        known: dict[str, tuple[str, Callable[[Any], bool]]] = {
-            "DATABASE": ("database", lambda v: isinstance(v, str) and v != ""),
-            "DELIVERY": ("delivery", lambda v: v in (AT_MOST_ONCE, AT_LEAST_ONCE)),
-            "LEASE_SECONDS": ("lease_seconds", lambda v: _is_number(v) and v >= 1),
-            "MAX_ATTEMPTS": (
-                "max_attempts",
-                lambda v: (
-                    v is None
-                    or (isinstance(v, int) and not isinstance(v, bool) and v >= 1)
-                ),
-            ),
-            "POLL_INTERVAL": (
-                "poll_interval",
-                lambda v: v is None or (_is_number(v) and v > 0),
-            ),
-            "PREPARED_STATEMENTS": (
-                "prepared_statements",
-                lambda v: isinstance(v, bool),
-            ),
-            # Its entries are checked one by one (E005): a bad entry must not
-            # take the good ones down with it.
-            "SCHEDULE": ("schedule", lambda v: isinstance(v, dict)),
-        }
         for key, value in raw.items():
-            if key not in known:
+            if key not in _OPTIONS:
                 problems.append(f"unknown option {key!r}")
                 continue
-            name, valid = known[key]
-            if valid(value):
-                values[name] = value
-            else:
-                problems.append(f"invalid {key}: {value!r}")
+            name, convert = _OPTIONS[key]
+            try:
+                values[name] = convert(value)
+            except ValueError as exc:  # RetryOptionError and _Invalid
+                detail = f" ({exc})" if str(exc) else ""
+                problems.append(f"invalid {key}: {value!r}{detail}")
         return cls(**values), problems
 
     @property
     def heartbeat_seconds(self) -> float:
         """How often a worker renews its leases: three chances per lease."""
         return self.lease_seconds / 3
+
+    @functools.cached_property
+    def retry_policy(self) -> retries.RetryPolicy:
+        """The retry options every task of the backend starts from.
+
+        Raises :class:`~.retries.RetryOptionError` if a path of
+        ``AUTORETRY_FOR`` does not import (``check()`` and the worker say so).
+        """
+        return retries.RetryPolicy(
+            autoretry_for=retries.exception_classes(
+                self.autoretry_for, allow_paths=True
+            ),
+            max_retries=self.max_retries,
+            retry_backoff=self.retry_backoff,
+            retry_backoff_max=self.retry_backoff_max,
+            retry_jitter=self.retry_jitter,
+        )
+
+    def autoretry_problem(self) -> str | None:
+        """Why ``AUTORETRY_FOR`` cannot be used (a path that does not import), or None."""
+        try:
+            self.retry_policy  # noqa: B018 - resolved here, then cached
+        except retries.RetryOptionError as exc:
+            return f"invalid AUTORETRY_FOR ({exc})"
+        return None
+
+
+class _Invalid(ValueError):
+    """An option value outside what it accepts (the message is in the key)."""
+
+
+def _valid(test: Callable[[Any], bool]) -> Callable[[Any], Any]:
+    """A converter that keeps a value ``test`` accepts and refuses the rest."""
+
+    def convert(value: Any) -> Any:
+        if not test(value):
+            raise _Invalid()
+        return value
+
+    return convert
+
+
+def _optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else convert(value)
+
+
+#: OPTIONS key: (Options field, converter raising ValueError when invalid).
+_OPTIONS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "DATABASE": ("database", _valid(lambda v: isinstance(v, str) and v != "")),
+    "DELIVERY": ("delivery", _valid(lambda v: v in (AT_MOST_ONCE, AT_LEAST_ONCE))),
+    "LEASE_SECONDS": ("lease_seconds", _valid(lambda v: _is_number(v) and v >= 1)),
+    "MAX_ATTEMPTS": (
+        "max_attempts",
+        _optional(lambda v: retries.whole_number(v, minimum=1)),
+    ),
+    "POLL_INTERVAL": (
+        "poll_interval",
+        _optional(_valid(lambda v: _is_number(v) and v > 0)),
+    ),
+    "PREPARED_STATEMENTS": (
+        "prepared_statements",
+        _valid(lambda v: isinstance(v, bool)),
+    ),
+    "AUTORETRY_FOR": (
+        "autoretry_for",
+        lambda v: retries.exception_specs(v, allow_paths=True),
+    ),
+    "MAX_RETRIES": ("max_retries", lambda v: retries.whole_number(v, minimum=0)),
+    "RETRY_BACKOFF": ("retry_backoff", retries.backoff_seconds),
+    "RETRY_BACKOFF_MAX": ("retry_backoff_max", retries.seconds),
+    "RETRY_JITTER": ("retry_jitter", retries.boolean),
+    "TIME_LIMIT": ("time_limit", _optional(retries.seconds)),
+    # Its entries are checked one by one (E005): a bad entry must not take
+    # the good ones down with it.
+    "SCHEDULE": ("schedule", _valid(lambda v: isinstance(v, dict))),
+}
 
 
 def _is_number(value: Any) -> bool:
@@ -127,6 +199,8 @@ class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
     # Task metadata exists only in Django versions newer than any this
     # backend runs on; it would need a column and is not stored.
     supports_metadata = False
+    # @task(autoretry_for=..., time_limit=...) on Django 6.1 and the backport.
+    task_class = DatabaseTask
 
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
@@ -220,6 +294,11 @@ class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
         for problem in self.option_problems:
             yield checks.Error(
                 f"{where}['OPTIONS']: {problem}", id="reference_tasks.E001"
+            )
+        unusable = self.settings.autoretry_problem()
+        if unusable is not None:
+            yield checks.Error(
+                f"{where}['OPTIONS']: {unusable}", id="reference_tasks.E001"
             )
         if not apps.is_installed(APP):
             yield checks.Error(

@@ -94,6 +94,14 @@ class TaskRecord(models.Model):
     lease_expires_at: models.DateTimeField[datetime | None, datetime | None] = (
         models.DateTimeField(null=True, blank=True)
     )
+    # A READY row that failed and will be retried waits until then; the
+    # task's own run_after stays as enqueued (a result carries its task
+    # unchanged). Older than now, or NULL: no wait.
+    retry_at: models.DateTimeField[datetime | None, datetime | None] = (
+        models.DateTimeField(
+            null=True, blank=True, help_text="When a failed task is retried."
+        )
+    )
 
     class Meta:
         verbose_name = "task result"

@@ -56,7 +56,14 @@ def _ready_params(
     backends: Sequence[str], queues: Sequence[str] | None, now: Any
 ) -> list[Any]:
     """The parameters of :meth:`Queries._ready_filter`, in its order (``now`` adapted)."""
-    return [*backends, now, *(queues or ())]
+    return [*backends, now, now, *(queues or ())]
+
+
+# When a READY row becomes due: the later of its run_after and retry_at.
+_DUE = (
+    "CASE WHEN retry_at IS NULL OR (run_after IS NOT NULL AND run_after > retry_at)"
+    " THEN run_after ELSE retry_at END"
+)
 
 
 @dataclass
@@ -100,7 +107,8 @@ class Claim:
 class Finish:
     """The outcome of the attempt ``(worker_id, attempt)`` of a row.
 
-    ``status`` READY releases the row for another attempt. Fenced: if the
+    ``status`` READY releases the row for another attempt, not before
+    ``retry_at`` (a retry's backoff) when given. Fenced: if the
     lease expired and the row was recovered (or claimed again) meanwhile,
     the statement matches nothing and the outcome is not written.
     """
@@ -112,19 +120,26 @@ class Finish:
     finished_at: datetime | None
     return_value: str | None = None
     errors: str | None = None
+    retry_at: datetime | None = None
 
     def sql(self, queries: Queries) -> tuple[str, list[Any]]:
-        shape = (self.return_value is not None, self.errors is not None)
+        shape = (
+            self.return_value is not None,
+            self.errors is not None,
+            self.retry_at is not None,
+        )
         params: list[Any] = [self.status, queries.dt(self.finished_at)]
         if self.return_value is not None:
             params.append(self.return_value)
         if self.errors is not None:
             params.append(self.errors)
+        if self.retry_at is not None:
+            params.append(queries.dt(self.retry_at))
         params += [self.result_id, self.worker_id, self.attempt]
         return queries.statement(("finish", shape), self._build, shape), params
 
     @staticmethod
-    def _build(queries: Queries, shape: tuple[bool, bool]) -> str:
+    def _build(queries: Queries, shape: tuple[bool, bool, bool]) -> str:
         sets = (
             "status = %s, finished_at = %s, claimed_by = NULL, lease_expires_at = NULL"
         )
@@ -132,6 +147,8 @@ class Finish:
             sets += ", return_value = %s"
         if shape[1]:
             sets += ", errors = %s"
+        if shape[2]:
+            sets += ", retry_at = %s"
         return (
             f"UPDATE {queries.table} SET {sets}"
             " WHERE id = %s AND status = 'RUNNING' AND claimed_by = %s AND attempts = %s"
@@ -279,10 +296,12 @@ class Queries:
         # DEFER-RUNS-WHEN-DUE: run_after is aware, compared with an aware now.
         # DEFER-NOT-EARLY, DEFER-DOES-NOT-BLOCK: a row not due yet is skipped,
         # never waited for. WORKER-QUEUES-SELECTED, WORKER-QUEUES-ALL: only the
-        # worker's queues, every queue when it names none.
+        # worker's queues, every queue when it names none. A failed row
+        # waiting for its retry is not due before retry_at.
         return (
             f"status = 'READY' AND backend_name IN ({_placeholders(backends)})"
             " AND (run_after IS NULL OR run_after <= %s)"
+            " AND (retry_at IS NULL OR retry_at <= %s)"
             f"{_only('queue_name', queues)[0]}"
         )
 
@@ -379,15 +398,16 @@ class Queries:
     def next_due(
         self, backends: Sequence[str], queues: Sequence[str] | None, now: datetime
     ) -> datetime | None:
-        """When the earliest deferred row becomes due (None: none is waiting)."""
+        """When the earliest deferred row (or retry) becomes due (None: none is waiting)."""
         in_queues, queue_params = _only("queue_name", queues)
         sql = (
-            f"SELECT MIN(run_after) FROM {self.table} WHERE status = 'READY'"
-            f" AND backend_name IN ({_placeholders(backends)}) AND run_after > %s"
-            f"{in_queues}"
+            f"SELECT MIN({_DUE}) FROM {self.table} WHERE status = 'READY'"
+            f" AND backend_name IN ({_placeholders(backends)})"
+            f" AND (run_after > %s OR retry_at > %s){in_queues}"
         )
+        current = self.dt(now)
         with self.connection.cursor() as cursor:
-            cursor.execute(sql, [*backends, self.dt(now), *queue_params])
+            cursor.execute(sql, [*backends, current, current, *queue_params])
             (value,) = cursor.fetchone()
         return db_datetime(value)
 

@@ -14,6 +14,16 @@ Delivery (the backend's ``DELIVERY`` option), in Celery's terms:
   runs again; ``attempts`` grows, ``errors`` keeps one entry per lost
   attempt. Tasks must then be idempotent.
 
+Retries (a task's ``autoretry_for``, or the backend's ``AUTORETRY_FOR``): an
+attempt that raised one of those classes goes back to READY, due after its
+backoff (``retry_at``), until ``max_retries`` is spent; then it is FAILED.
+``task_finished`` is only sent for the final outcome.
+
+Pools: by default a task runs in the worker's thread; ``pool="process"``
+runs each in a child process (:mod:`.process_pool`), which is killed when
+the task passes its time limit (:mod:`.time_limits` says what the thread
+pool can stop).
+
 Leases: a claimed row carries ``lease_expires_at``; a heartbeat thread
 renews the leases of the rows this process is running and recovers rows
 whose lease expired (their worker is gone).
@@ -42,12 +52,15 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .. import compat
-from .._lifecycle import from_json_text, now, to_json_text, update
+from .._lifecycle import from_json_text, now, update
 from . import records
 from .backend import AT_LEAST_ONCE, DatabaseBackend
+from .execution import Attempt, run_here
+from .process_pool import ChildProcess
 from .queries import Claim, Finish, Queries
 from .records import Row
 from .scheduler import MAX_SLEEP, Scheduler
+from .task_class import retry_policy, time_limit
 
 logger = logging.getLogger("reference_backends.database.worker")
 
@@ -57,6 +70,8 @@ DEFAULT_POLL = {"postgresql": 1.0, "sqlite": 0.05}
 #: A stopping worker gives up writing its last outcome after this long.
 STOP_DEADLINE = 30.0
 RECOVERY_BATCH = 100
+#: Where tasks run: in the worker's threads, or each in a child process.
+POOLS = ("thread", "process")
 
 
 def default_worker_id() -> str:
@@ -77,6 +92,8 @@ class Outcome:
     exc: BaseException | None = None
     duration: float = 0.0
     interrupted: bool = False
+    retry_at: datetime | None = None  # READY after a failure: due then
+    traceback: str | None = None  # the error, for the log (child processes)
 
 
 @dataclass
@@ -90,7 +107,9 @@ class Worker:
 
     All aliases must store in the same database. ``queue_names`` None means
     every queue. ``batch`` returns once nothing is ready; ``max_tasks``
-    stops after that many tasks.
+    stops after that many tasks. ``pool`` is ``"thread"`` (tasks run in the
+    worker's threads) or ``"process"`` (each thread hands its tasks to a
+    child process, killed at a task's time limit).
     """
 
     def __init__(
@@ -103,12 +122,20 @@ class Worker:
         max_tasks: int | None = None,
         poll_interval: float | None = None,
         worker_id: str | None = None,
+        pool: str = "thread",
     ) -> None:
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {', '.join(POOLS)}, not {pool!r}")
+        self.pool = pool
         self.backends: dict[str, DatabaseBackend] = {}
         for alias in aliases:
             backend = compat.task_backends[alias]
             if not isinstance(backend, DatabaseBackend):
                 raise ValueError(f"TASKS[{alias!r}] is not a DatabaseBackend")
+            problem = backend.settings.autoretry_problem()
+            if problem is not None:
+                # Refused at start-up, not at the first failure to retry.
+                raise ValueError(f"TASKS[{alias!r}]['OPTIONS']: {problem}")
             self.backends[alias] = backend
         if not self.backends:
             raise ValueError("a worker needs at least one backend alias")
@@ -185,10 +212,11 @@ class Worker:
         Returns the number of tasks run.
         """
         logger.info(
-            "worker %s: backends %s, queues %s, concurrency %d%s",
+            "worker %s: backends %s, queues %s, %s pool, concurrency %d%s",
             self.worker_id,
             ",".join(self.aliases),
             ",".join(self.queue_names) if self.queue_names is not None else "*",
+            self.pool,
             self.concurrency,
             " (batch)" if self.batch else "",
         )
@@ -255,6 +283,16 @@ class Worker:
 
     def _loop(self) -> None:
         """Claim, run, record; until stopped or (batch) out of work."""
+        child = ChildProcess() if self.pool == "process" else None
+        try:
+            if child is not None:
+                child.start()  # a child that cannot set Django up: fail now
+            self._claim_run_record(child)
+        finally:
+            if child is not None:
+                child.close()
+
+    def _claim_run_record(self, child: ChildProcess | None) -> None:
         pending: Outcome | None = None
         listening_on: Any = None
         while True:
@@ -265,13 +303,19 @@ class Worker:
             row = self._retrying(
                 self._commit, pending, claim, holding=pending is not None
             )
+            retried = pending is not None and pending.status == "READY"
             if pending is not None:
                 self._after_commit(pending)
                 if pending.interrupted:
                     raise KeyboardInterrupt
             pending = None
             if row is not None:
-                pending = self._execute(row)
+                pending = self._execute(row, child)
+                continue
+            if claim and retried:
+                # PostgreSQL's single statement claimed before the retry it
+                # released was visible: look again before calling it a day.
+                self._release_claim_slot()
                 continue
             if claim:
                 self._release_claim_slot()
@@ -306,6 +350,7 @@ class Worker:
                 finished_at=pending.finished_at,
                 return_value=pending.return_value,
                 errors=pending.errors,
+                retry_at=pending.retry_at,
             )
         if claim:
             claimed_at = now()
@@ -381,13 +426,13 @@ class Worker:
                 delay = min(delay * 2, 5.0)
 
     # -- running one task --------------------------------------------------------
-    def _execute(self, row: Row) -> Outcome:
+    def _execute(self, row: Row, child: ChildProcess | None) -> Outcome:
         try:
-            return self._run_task(row)
+            return self._run_task(row, child)
         finally:
             _tidy_connection(connections[self.database])
 
-    def _run_task(self, row: Row) -> Outcome:
+    def _run_task(self, row: Row, child: ChildProcess | None) -> Outcome:
         backend = self.backends[row.backend_name]
         try:
             task = records.resolve_task(backend, row)
@@ -401,35 +446,69 @@ class Worker:
         # SIGNALS-EXECUTION-STATUS: started carries the claimed (RUNNING)
         # result; finished goes out after the final state is stored.
         _send(compat.task_started, backend, result)
+        limit = time_limit(task, backend.settings.time_limit)
         started = time.perf_counter()
         try:
-            # ASYNC-EXECUTION-CONTEXT: Task.call runs a coroutine function to
-            # completion with the same context as a plain one.
-            if task.takes_context:
-                value = task.call(
-                    compat.TaskContext(task_result=result),
-                    *result.args,
-                    **result.kwargs,
-                )
+            if child is not None:
+                # Replacing a killed child takes a moment: not the task's time.
+                child.start()
+                started = time.perf_counter()
+                attempt = child.run(row.backend_name, row, limit)
             else:
-                value = task.call(*result.args, **result.kwargs)
-            return_text = to_json_text(compat.normalize_json(value))
+                attempt = run_here(task, result, limit)
         except KeyboardInterrupt as exc:
             # Someone is stopping this process: the attempt is lost, as if the
             # worker had died, and the process stops once it is recorded.
             outcome = self._lost(row, result, exc, time.perf_counter() - started)
             outcome.interrupted = True
             return outcome
-        except BaseException as exc:  # SystemExit included: the task failed
-            # SECURITY-WORKER-SURVIVES: whatever the task raised, the loop goes on.
-            return _failed(row, result, exc, time.perf_counter() - started)
+        duration = time.perf_counter() - started
+        if attempt.failed:
+            return self._failure(backend, task, row, result, attempt, duration)
         return Outcome(
             row,
             result,
             "SUCCESSFUL",
             now(),
-            return_value=return_text,
-            duration=time.perf_counter() - started,
+            return_value=attempt.return_value,
+            duration=duration,
+        )
+
+    def _failure(
+        self,
+        backend: DatabaseBackend,
+        task: Any,
+        row: Row,
+        result: Any,
+        attempt: Attempt,
+        duration: float,
+    ) -> Outcome:
+        """A failed attempt: READY again for a retry, or FAILED."""
+        assert attempt.error is not None
+        errors = records.append_json(row.errors, attempt.error)
+        traceback = attempt.error["traceback"]
+        policy = retry_policy(task, backend.settings.retry_policy)
+        if policy.retries(attempt.raised, row.attempts):
+            return Outcome(
+                row,
+                result,
+                "READY",
+                None,
+                errors=errors,
+                exc=attempt.exc,
+                duration=duration,
+                retry_at=now() + timedelta(seconds=policy.delay(row.attempts)),
+                traceback=traceback,
+            )
+        return Outcome(
+            row,
+            result,
+            "FAILED",
+            now(),
+            errors=errors,
+            exc=attempt.exc,
+            duration=duration,
+            traceback=traceback,
         )
 
     def _lost(
@@ -456,6 +535,20 @@ class Worker:
                 outcome.duration * 1000,
                 "back to READY" if outcome.status == "READY" else "FAILED",
             )
+        elif outcome.retry_at is not None and outcome.result is not None:
+            # Not final: no task_finished (it goes out once, for the outcome
+            # that stays). INFO, as Celery logs a retry: the policy at work,
+            # not a problem; the final failure is an ERROR.
+            logger.info(
+                "task %s %s: attempt %d failed in %.1f ms, retry at %s: %s",
+                row.id,
+                row.task_path,
+                row.attempts,
+                outcome.duration * 1000,
+                outcome.retry_at.isoformat(timespec="milliseconds"),
+                _last_line(outcome.traceback),
+            )
+            return
         if outcome.result is None:
             if outcome.status == "FAILED":
                 logger.error(
@@ -482,10 +575,12 @@ class Worker:
             return
         if outcome.status == "FAILED":
             logger.error(
-                "task %s %s FAILED in %.1f ms",
+                "task %s %s FAILED in %.1f ms%s",
                 row.id,
                 row.task_path,
                 outcome.duration * 1000,
+                # From a child process there is no exception object, only its text.
+                "" if outcome.exc is not None else f"\n{outcome.traceback or ''}",
                 exc_info=outcome.exc,
             )
         else:
@@ -662,6 +757,12 @@ def _failed(
     return Outcome(
         row, result, "FAILED", now(), errors=errors, exc=exc, duration=duration
     )
+
+
+def _last_line(traceback: str | None) -> str:
+    """The ``Class: message`` line of a formatted traceback."""
+    lines = (traceback or "").strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def _retries(backend: DatabaseBackend, attempts: int) -> bool:

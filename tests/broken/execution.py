@@ -550,6 +550,60 @@ class NoStartedSignal(MemoryBackend):
         pass
 
 
+class RetriesOnce(MemoryBackend):
+    """Not broken: retries a failing task once, task_started per attempt.
+
+    SPEC-NOTES lets a backend that retries send task_started for each attempt,
+    as long as task_finished goes out once, for the final outcome.
+    """
+
+    expect = Expect("signals-execution", options=WORKER)
+
+    def execute(self, record: dict[str, Any], worker_id: str) -> None:
+        self.start(record, worker_id)
+        try:
+            task = self.resolve(record)
+        except UnresolvableTask as exc:
+            self.finish(record, error=exc)
+            return
+        for attempt in (1, 2):
+            result = self.to_result(record, task)
+            self.send_started(result)
+            try:
+                record["return_value"] = self.serialise_return(self.call(task, result))
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                if attempt == 2:
+                    self.finish(record, error=exc)
+                    break
+                record["errors"].append(self.error_entry(exc))
+                self.before_retry(record, task)
+                self.start(record, worker_id)
+            else:
+                self.finish(record)
+                break
+        self.send_finished(self.to_result(record, task))
+
+    def before_retry(self, record: dict[str, Any], task: Any) -> None:
+        pass
+
+
+class FinishedSignalPerAttempt(RetriesOnce):
+    """Sends task_finished for the failed attempt it then retries."""
+
+    expect = Expect(
+        "signals-execution", fails={"SIGNALS-EXECUTION-ONCE-EACH"}, options=WORKER
+    )
+
+    def before_retry(self, record: dict[str, Any], task: Any) -> None:
+        record["status"] = "FAILED"
+        record["finished_at"] = record["last_attempted_at"]
+        self.store.save(record)
+        self.send_finished(self.to_result(record, task))
+        record["finished_at"] = None
+
+
 class SignalSenderInstance(MemoryBackend):
     """Sends the backend instance, not its class."""
 

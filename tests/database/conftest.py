@@ -46,6 +46,13 @@ def _tasks(database: str = "default") -> dict[str, Any]:
             ["default", "other"], DELIVERY="at-least-once", MAX_ATTEMPTS=3
         ),
         "open": alias([]),
+        # Retries for every task that leaves them unset (Django 6.0's way).
+        "retrying": alias(
+            ["default", "other"],
+            AUTORETRY_FOR=["tests.database.tasks.Boom"],
+            MAX_RETRIES=2,
+        ),
+        "limited": alias(["default"], TIME_LIMIT=0.2),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,6 +13,11 @@ pytestmark = pytest.mark.kit
 
 BACKEND = "reference_backends.database.DatabaseBackend"
 APPS = "--task-installed-apps=reference_backends.database"
+#: Every error retried twice, at once: the kit's failing tasks then run three
+#: times within one worker call, and must still read as the contract says.
+RETRIES = "--task-backend-options=" + json.dumps(
+    {"AUTORETRY_FOR": ["builtins.BaseException"], "MAX_RETRIES": 2}
+)
 
 
 def _assert_conforming(run: Any) -> None:
@@ -42,3 +48,31 @@ def test_kit_on_sqlite(kit_run: KitRun) -> None:
 def test_kit_on_postgres(run_kit: Any, postgres_cluster: Any) -> None:
     url = postgres_cluster.create_database("kit")
     _assert_conforming(run_kit(BACKEND, APPS, f"--task-database={url}"))
+
+
+@pytest.mark.kit_run(KitCall(BACKEND, (APPS, RETRIES)))
+def test_kit_on_sqlite_with_retries(kit_run: KitRun) -> None:
+    _assert_conforming(kit_run)
+
+
+@pytest.mark.kit_run(
+    KitCall(
+        BACKEND,
+        (
+            APPS,
+            RETRIES,
+            "--task-adapter=tests.database.process_pool_adapter.ProcessPoolAdapter",
+        ),
+    )
+)
+@pytest.mark.slow
+def test_kit_with_the_process_pool(kit_run: KitRun) -> None:
+    """Every task runs in a child process: the contract holds there too."""
+    assert kit_run.report["adapter"] == "ProcessPoolAdapter"
+    _assert_conforming(kit_run)
+
+
+@pytest.mark.postgres
+def test_kit_on_postgres_with_retries(run_kit: Any, postgres_cluster: Any) -> None:
+    url = postgres_cluster.create_database("kit_retries")
+    _assert_conforming(run_kit(BACKEND, APPS, RETRIES, f"--task-database={url}"))

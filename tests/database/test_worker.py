@@ -494,7 +494,13 @@ def test_adapter(tasks: Any) -> None:
         True,
         True,
     )
-    assert sibling_aliases(backend) == ["default", "at-least-once", "open"]
+    assert sibling_aliases(backend) == [
+        "default",
+        "at-least-once",
+        "open",
+        "retrying",
+        "limited",
+    ]
     one = tasks.add.enqueue(1, 1)
     two = tasks.add.using(backend="open", queue_name="anything").enqueue(1, 1)
     adapter.run_ready(backend, ["default"])

@@ -15,6 +15,9 @@ from .... import compat
 from ...apps import DatabaseTasksConfig
 from ...backend import DatabaseBackend
 
+#: The --pool choices (the worker module is imported only when it runs).
+POOLS = ("thread", "process")
+
 LOGGER = "reference_backends.database"
 
 
@@ -87,6 +90,13 @@ class Command(BaseCommand):
             help="Tasks run at once, each in its own thread and connection (default 1).",
         )
         parser.add_argument(
+            "--pool",
+            choices=POOLS,
+            default="thread",
+            help="Where tasks run: in the worker's threads (default), or each in a "
+            "child process, which is killed when a task passes its time limit.",
+        )
+        parser.add_argument(
             "--batch", action="store_true", help="Exit once no task is ready to run."
         )
         parser.add_argument(
@@ -111,6 +121,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from ...process_pool import ChildStartError
         from ...worker import Worker
 
         aliases = options["backends"] or [compat.DEFAULT_TASK_BACKEND_ALIAS]
@@ -136,6 +147,7 @@ class Command(BaseCommand):
                 max_tasks=options["max_tasks"],
                 poll_interval=options["poll_interval"],
                 worker_id=worker_id,
+                pool=options["pool"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
@@ -143,6 +155,11 @@ class Command(BaseCommand):
         with worker.signal_handlers():
             try:
                 worker.run()
+            except ChildStartError as exc:
+                raise CommandError(
+                    f"--pool process: {exc} (child processes set Django up from "
+                    "DJANGO_SETTINGS_MODULE, as manage.py does)"
+                ) from exc
             except DatabaseError as exc:
                 # Given up on writing an outcome while stopping: say so plainly.
                 raise CommandError(f"database {worker.database!r}: {exc}") from exc
