@@ -44,6 +44,10 @@ KNOWN_ADAPTERS: dict[str, str] = {
     "reference_backends.database.backend.DatabaseBackend": (
         "conformance.adapters.database.DatabaseAdapter"
     ),
+    # Third-party backends: imported only when one is under test.
+    "django_tasks_db.backend.DatabaseBackend": (
+        "conformance.adapters.django_tasks_db.DjangoTasksDbAdapter"
+    ),
 }
 
 
