@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from . import lost
 from .driver import Driver, check_worker_returned, observable
 from .result_comparison import result_fields, timestamp_problems
 from .statuses import FINISHED
@@ -127,7 +128,7 @@ class Job:
         check(
             result.is_finished and result.status in FINISHED,
             expected=f"{self.label}: the task finished (SUCCESSFUL or FAILED) after the worker ran",
-            observed=result_summary(result),
+            observed=lost.observed(result, result_summary(result)),
             repro=self.repro,
         )
         return result

@@ -173,7 +173,10 @@ class Adapter:
 
     def describe(self) -> str:
         parts = [type(self).__name__]
-        if self._worker is not None:
+        describe = getattr(self._worker, "describe", None)
+        if callable(describe):
+            parts.append(f"worker={describe()}")
+        elif self._worker is not None:
             name = getattr(self._worker, "__qualname__", repr(self._worker))
             parts.append(f"worker={getattr(self._worker, '__module__', '?')}.{name}")
         lacks = [name for name in CAPABILITIES if not getattr(self, name)]

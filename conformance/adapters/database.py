@@ -25,6 +25,9 @@ class DatabaseAdapter(Adapter):
     record_access = True
 
     def run_ready(self, backend: Any, queue_names: Sequence[str] | None = None) -> None:
+        if self._worker is not None:  # --task-worker(-command) wins
+            super().run_ready(backend, queue_names)
+            return
         from reference_backends.database.worker import Worker
 
         Worker(

@@ -38,6 +38,9 @@ class DjangoTasksDbAdapter(Adapter):
     runs_concurrently = True
 
     def run_ready(self, backend: Any, queue_names: Sequence[str] | None = None) -> None:
+        if self._worker is not None:  # --task-worker(-command) wins
+            super().run_ready(backend, queue_names)
+            return
         from django_tasks_db.backend import DatabaseBackend
         from django_tasks_db.management.commands.db_worker import Worker
 
