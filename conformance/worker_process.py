@@ -54,7 +54,7 @@ class WorkerProcess:
     def __init__(self, command: Sequence[str], *, stop_grace: float = STOP_GRACE):
         self.command = list(command)
         self.stop_grace = stop_grace
-        self._output = tempfile.TemporaryFile()
+        self._output = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         self._process: subprocess.Popen[bytes] | None = None
         #: True once the kit had to SIGKILL it.
         self.killed = False

@@ -53,6 +53,8 @@ def sibling_aliases(backend: DatabaseBackend) -> list[str]:
     """``backend``'s alias first, then every other alias sharing its table."""
     return base.sibling_aliases(
         backend,
-        lambda other: isinstance(other, DatabaseBackend)
-        and other.settings.database == backend.settings.database,
+        lambda other: (
+            isinstance(other, DatabaseBackend)
+            and other.settings.database == backend.settings.database
+        ),
     )

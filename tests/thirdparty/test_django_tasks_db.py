@@ -61,7 +61,9 @@ def test_django_tasks_db_fails_only_what_its_file_lists(
 ) -> None:
     run = runs[database]
     assert run.report["adapter"].startswith("DjangoTasksDbAdapter"), run.report
-    assert (run.ret, run.failed(), run.warned()) == (0, set(), set()), run.output[-6000:]
+    assert (run.ret, run.failed(), run.warned()) == (0, set(), set()), run.output[
+        -6000:
+    ]
     assert run.with_outcome("expected") == _listed(database), run.output[-3000:]
     # The worker ran: execution clauses were checked, not n/a.
     assert run.outcome("SUCCESS-EXACTLY-ONCE") == "pass"
