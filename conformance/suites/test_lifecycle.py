@@ -434,6 +434,15 @@ def test_nothing_left_running(
             if not entry.finished and not entry.unobservable:
                 _observe(entry, api, driver, first=call == 0)
     stuck = {label: entry.stuck() for label, entry in taken.items() if entry.stuck()}
+    # Tasks found lost in other clauses of this run were left RUNNING too.
+    stuck.update(
+        {
+            f"earlier in this run, {task.task}": f"result {task.result_id} lost "
+            f"under {task.clause or 'a clause'}"
+            for task in lost.LOST.all()
+            if task.result_id not in {entry.result.id for entry in taken.values()}
+        }
+    )
     check(
         not stuck,
         expected="once the worker has returned, every task it took is SUCCESSFUL or "
