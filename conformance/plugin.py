@@ -354,6 +354,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except Exception as exc:
         raise pytest.UsageError(
             f"conformance kit: cannot create backend {state.config.backend!r}: {exc}"
+            + _not_importable_hint(exc)
         ) from exc
     if state.config.options:
         _check_options(backend)
@@ -689,6 +690,21 @@ def pytest_runtest_makereport(
 
 #: Options a rerun of one clause leaves out: it must not overwrite the run's files.
 _NOT_RERUN = ("--task-clause", "--task-report", "--task-write-expected-failures")
+
+
+def _not_importable_hint(exc: BaseException) -> str:
+    """What to try when the backend's own package does not import: ``pytest``
+    (unlike ``python -m pytest``) does not put the current directory on
+    ``sys.path``."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ModuleNotFoundError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is None:
+        return ""
+    return (
+        f" (is {cause.name!r} installed, e.g. 'pip install -e .', or on sys.path,"
+        ' e.g. pythonpath = ["."] in [tool.pytest.ini_options]?)'
+    )
 
 
 def _rerun_command(config: pytest.Config, clause_id: str) -> str:

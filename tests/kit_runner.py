@@ -222,7 +222,14 @@ def _pytest_in_this_process(
     # Whether pytest thinks it runs on CI changes its summary lines.
     for name in ("CI", "BUILD_NUMBER"):
         os.environ.pop(name, None)
+    # PYTHONPATH in ``env`` adds to this checkout's, in the environment (for
+    # the run's own subprocesses) and on this process's path.
+    extra_path = [
+        entry for entry in env.get("PYTHONPATH", "").split(os.pathsep) if entry
+    ]
+    sys.path[:0] = extra_path
     os.environ.update(env)
+    os.environ["PYTHONPATH"] = os.pathsep.join([*extra_path, str(REPO_ROOT)])
     argv = ["-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     # The output goes elsewhere: a run must leave its directory as it found it.
     with tempfile.TemporaryFile("w+", encoding="utf-8") as sink:

@@ -1,18 +1,24 @@
 """The plugin stays out of ordinary pytest runs; its options do what they say.
 
-Every run here is a subprocess: the kit sets Django up, once per process.
+Every run here is a process of its own: the kit sets Django up, once per
+process. The runs that prove an ordinary run untouched start a fresh
+interpreter (pytester); the others are forked from the kit runner's server
+(``run_pytest``), which has already imported pytest and Django.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+from fnmatch import fnmatch
+from pathlib import Path
 
 import pytest
 
 from conformance.spec import load_clauses
 from conformance.versions import API_ROOT
-from tests.kit_runner import REPO_ROOT, KitCall, KitRun
+from tests.kit_runner import REPO_ROOT, KitCall, KitRun, run_pytest
 
 pytestmark = pytest.mark.kit
 
@@ -76,10 +82,10 @@ def test_ordinary_collection_holds_no_suite(kit_pytester: pytest.Pytester) -> No
     assert collected == ["test_ordinary.py::test_ordinary"]
 
 
-def test_options_are_registered(kit_pytester: pytest.Pytester) -> None:
-    result = kit_pytester.runpytest_subprocess("-p", "no:cacheprovider", "--help")
-    assert result.ret == 0
-    help_text = result.stdout.str()
+def test_options_are_registered(tmp_path: Path) -> None:
+    result = run_pytest(tmp_path, "--help")
+    assert result.returncode == 0
+    help_text = result.stdout
     for option in ("--task-backend", "--task-report", "--task-clause", "--task-worker"):
         assert option in help_text
 
@@ -111,16 +117,15 @@ def test_json_report_has_the_documented_keys(kit_run: KitRun) -> None:
     )
 
 
-def test_markdown_report_is_a_table_of_clauses(kit_pytester: pytest.Pytester) -> None:
-    target = kit_pytester.path / "report.md"
-    result = kit_pytester.runpytest_subprocess(
+def test_markdown_report_is_a_table_of_clauses(tmp_path: Path) -> None:
+    target = tmp_path / "report.md"
+    result = run_pytest(
+        tmp_path,
         f"--task-backend={BASELINE}",
         "--task-clause=priority",
         f"--task-report={target}",
-        "-p",
-        "no:cacheprovider",
     )
-    assert result.ret == 0, result.stdout.str()
+    assert result.returncode == 0, result.stdout
     text = target.read_text(encoding="utf-8")
     assert f"`{BASELINE}`" in text
     lines = text.splitlines()
@@ -131,18 +136,15 @@ def test_markdown_report_is_a_table_of_clauses(kit_pytester: pytest.Pytester) ->
     assert all(row.count("|") == lines[header].count("|") for row in rows)
 
 
-def test_report_with_an_unknown_suffix_is_refused(
-    kit_pytester: pytest.Pytester,
-) -> None:
-    target = kit_pytester.path / "report.txt"
-    result = kit_pytester.runpytest_subprocess(
+def test_report_with_an_unknown_suffix_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "report.txt"
+    result = run_pytest(
+        tmp_path,
         f"--task-backend={BASELINE}",
         "--task-clause=PRIORITY-OUT-OF-RANGE-REJECTED",
         f"--task-report={target}",
-        "-p",
-        "no:cacheprovider",
     )
-    assert result.ret != 0
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout
     assert not target.exists()
 
 
@@ -163,17 +165,16 @@ def test_task_clause_repeats_and_mixes_ids_and_families(kit_run: KitRun) -> None
     assert set(run.outcomes()) == {"PRIORITY-OUT-OF-RANGE-REJECTED"} | queues
 
 
-def test_unknown_clause_is_a_usage_error(kit_pytester: pytest.Pytester) -> None:
-    target = kit_pytester.path / "report.json"
-    result = kit_pytester.runpytest_subprocess(
+def test_unknown_clause_is_a_usage_error(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    result = run_pytest(
+        tmp_path,
         f"--task-backend={BASELINE}",
         "--task-clause=NO-SUCH-CLAUSE",
         f"--task-report={target}",
-        "-p",
-        "no:cacheprovider",
     )
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "NO-SUCH-CLAUSE" in result.stdout.str() + result.stderr.str()
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "NO-SUCH-CLAUSE" in result.stdout
     assert not target.exists() or not json.loads(target.read_text())["clauses"]
 
 
@@ -204,56 +205,48 @@ def test_user_settings_kept_and_tasks_overridden():
     "database_option", [False, True], ids=["own-db", "task-database"]
 )
 def test_user_settings_are_used_and_only_tasks_is_overridden(
-    kit_pytester: pytest.Pytester,
-    monkeypatch: pytest.MonkeyPatch,
-    database_option: bool,
+    tmp_path: Path, database_option: bool
 ) -> None:
-    database = (
-        str(kit_pytester.path / "kit.sqlite3") if database_option else "user.sqlite3"
+    database = str(tmp_path / "kit.sqlite3") if database_option else "user.sqlite3"
+    (tmp_path / "user_settings.py").write_text(USER_SETTINGS)
+    (tmp_path / "test_user.py").write_text(
+        USER_TEST.replace("{backend}", BASELINE).replace("{database}", database)
     )
-    kit_pytester.makepyfile(user_settings=USER_SETTINGS)
-    kit_pytester.makepyfile(
-        test_user=USER_TEST.replace("{backend}", BASELINE).replace(
-            "{database}", database
-        )
-    )
-    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "user_settings")
     extra = [f"--task-database=sqlite://{database}"] if database_option else []
-    result = kit_pytester.runpytest_subprocess(
+    result = run_pytest(
+        tmp_path,
         f"--task-backend={BASELINE}",
         "--task-clause=PRIORITY-OUT-OF-RANGE-REJECTED",
         "--task-installed-apps=django.contrib.auth",
         *extra,
-        "-p",
-        "no:cacheprovider",
         "-v",
         "test_user.py",
+        env={"DJANGO_SETTINGS_MODULE": "user_settings", "PYTHONPATH": str(tmp_path)},
     )
-    assert result.ret == 0, result.stdout.str()
+    assert result.returncode == 0, result.stdout
     # The user's own test ran beside the selected clause.
-    result.stdout.fnmatch_lines(
-        ["*test_user_settings_kept_and_tasks_overridden PASSED*"]
-    )
-    result.stdout.fnmatch_lines(["*PRIORITY-OUT-OF-RANGE-REJECTED*PASS*"])
+    assert _has_line(result, "*test_user_settings_kept_and_tasks_overridden PASSED*")
+    assert _has_line(result, "*PRIORITY-OUT-OF-RANGE-REJECTED*PASS*")
 
 
-def test_ini_twins_configure_the_kit(kit_pytester: pytest.Pytester) -> None:
-    target = kit_pytester.path / "from-ini.json"
-    kit_pytester.makeini(
-        f"""
-        [pytest]
-        task_backend = {BASELINE}
-        task_report = {target}
-        task_clause =
-            PRIORITY-OUT-OF-RANGE-REJECTED
-            PRIORITY-FRACTIONAL-REJECTED
-        """
+def _has_line(result: subprocess.CompletedProcess[str], pattern: str) -> bool:
+    return any(fnmatch(line, pattern) for line in result.stdout.splitlines())
+
+
+def test_ini_twins_configure_the_kit(tmp_path: Path) -> None:
+    target = tmp_path / "from-ini.json"
+    (tmp_path / "pytest.ini").write_text(
+        f"""[pytest]
+task_backend = {BASELINE}
+task_report = {target}
+task_clause =
+    PRIORITY-OUT-OF-RANGE-REJECTED
+    PRIORITY-FRACTIONAL-REJECTED
+"""
     )
     # The ini keys configure the kit; --task-conformance switches it on.
-    result = kit_pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--task-conformance"
-    )
-    assert result.ret == 0, result.stdout.str()
+    result = run_pytest(tmp_path, "--task-conformance")
+    assert result.returncode == 0, result.stdout
     report = json.loads(target.read_text(encoding="utf-8"))
     assert report["backend"] == BASELINE
     assert {entry["id"] for entry in report["clauses"]} == {
@@ -271,17 +264,14 @@ def test_ini_twins_configure_the_kit(kit_pytester: pytest.Pytester) -> None:
         "--task-installed-apps=no_such_app_anywhere",
     ],
 )
-def test_unusable_option_is_a_usage_error(
-    kit_pytester: pytest.Pytester, option: str
-) -> None:
-    result = kit_pytester.runpytest_subprocess(
-        f"--task-backend={BASELINE}", option, "-p", "no:cacheprovider"
-    )
-    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
+def test_unusable_option_is_a_usage_error(tmp_path: Path, option: str) -> None:
+    result = run_pytest(tmp_path, f"--task-backend={BASELINE}", option)
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout
 
 
-def test_unimportable_backend_is_a_usage_error(kit_pytester: pytest.Pytester) -> None:
-    result = kit_pytester.runpytest_subprocess(
-        "--task-backend=no.such.Backend", "-p", "no:cacheprovider"
-    )
-    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stdout.str()
+def test_unimportable_backend_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_pytest(tmp_path, "--task-backend=no.such.Backend")
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.stdout
+    # The hint names the package that did not import and how to make it.
+    assert "is 'no' installed" in result.stdout, result.stdout
+    assert 'pythonpath = ["."]' in result.stdout

@@ -20,6 +20,7 @@ Settings::
                 "PREPARED_STATEMENTS": True,    # PostgreSQL + psycopg 3: prepare the
                                                 #   per-task statements; False behind a
                                                 #   pooler that cannot keep them
+                "SCHEDULE": {},                 # periodic tasks: see schedule.py
             },
         }
     }
@@ -43,6 +44,7 @@ from .. import compat
 from .._lifecycle import ready_result, to_json_text, update
 from . import records
 from .queries import Queries
+from .schedule import Entry, ScheduleError, parse_schedule
 
 AT_MOST_ONCE = "at-most-once"
 AT_LEAST_ONCE = "at-least-once"
@@ -63,6 +65,8 @@ class Options:
     max_attempts: int | None = None
     poll_interval: float | None = None
     prepared_statements: bool = True
+    #: The raw ``SCHEDULE``; :func:`.schedule.parse_schedule` reads its entries.
+    schedule: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> tuple[Options, list[str]]:
@@ -88,6 +92,9 @@ class Options:
                 "prepared_statements",
                 lambda v: isinstance(v, bool),
             ),
+            # Its entries are checked one by one (E005): a bad entry must not
+            # take the good ones down with it.
+            "SCHEDULE": ("schedule", lambda v: isinstance(v, dict)),
         }
         for key, value in raw.items():
             if key not in known:
@@ -124,6 +131,9 @@ class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
         self.settings, self.option_problems = Options.parse(dict(self.options))
+        #: The periodic tasks workers enqueue, and what is wrong with the others.
+        self.schedule: list[Entry]
+        self.schedule, self.schedule_problems = parse_schedule(self.settings.schedule)
 
     # -- plumbing ------------------------------------------------------------
     @property
@@ -215,6 +225,7 @@ class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
             yield checks.Error(
                 _app_missing(self.alias), hint=_APP_HINT, id="reference_tasks.E002"
             )
+        yield from self._schedule_checks(where)
         database = self.settings.database
         if database not in settings.DATABASES:
             yield checks.Error(
@@ -230,6 +241,21 @@ class DatabaseBackend(compat.BaseTaskBackend):  # type: ignore[misc]
             yield checks.Warning(
                 f"{where} stores tasks in {engine!r}: only SQLite and PostgreSQL are supported.",
                 id="reference_tasks.W003",
+            )
+
+    def _schedule_checks(self, where: str) -> Iterable[checks.CheckMessage]:
+        """E005: an entry that is malformed, or whose task does not resolve."""
+        problems = list(self.schedule_problems)
+        for entry in self.schedule:
+            try:
+                entry.task_for(self)  # imports the task module: checks run late
+            except ScheduleError as exc:
+                problems.append(f"SCHEDULE[{entry.name!r}]: {exc}")
+        for problem in problems:
+            yield checks.Error(
+                f"{where}['OPTIONS']: {problem}",
+                hint="Workers skip this entry (and log why); the others run.",
+                id="reference_tasks.E005",
             )
 
 

@@ -128,3 +128,39 @@ class TaskRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_path} [{self.id}] {self.status}"
+
+
+class ScheduleState(models.Model):
+    """What the workers share about one entry of a backend's ``SCHEDULE``.
+
+    ``last_due_at`` is the latest due time already enqueued: a worker
+    enqueues a due time only by moving it forward, in the same transaction
+    as the enqueue, so each due time is enqueued once however many workers
+    race for it (see :mod:`.scheduler`). The entries themselves live in
+    settings; a row whose entry was removed is inert.
+    """
+
+    backend_name: models.TextField[str, str] = models.TextField(
+        help_text="The TASKS alias whose SCHEDULE holds the entry."
+    )
+    name: models.TextField[str, str] = models.TextField(
+        help_text="The entry's key in SCHEDULE."
+    )
+    last_due_at: models.DateTimeField[datetime, datetime] = models.DateTimeField(
+        help_text="The latest due time enqueued (first seen: the current one)."
+    )
+    last_result_id: models.UUIDField[str | None, str | None] = models.UUIDField(
+        null=True, blank=True, help_text="The result enqueued for last_due_at."
+    )
+
+    class Meta:
+        verbose_name = "schedule entry"
+        verbose_name_plural = "schedule entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["backend_name", "name"], name="reference_tasks_schedule_entry"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.backend_name}: {self.name}"

@@ -17,6 +17,10 @@ Delivery (the backend's ``DELIVERY`` option), in Celery's terms:
 Leases: a claimed row carries ``lease_expires_at``; a heartbeat thread
 renews the leases of the rows this process is running and recovers rows
 whose lease expired (their worker is gone).
+
+Periodic tasks: when the served backends have a ``SCHEDULE``, a scheduler
+thread enqueues their due times (:mod:`.scheduler`; a batch worker does it
+once, before its first claim).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from . import records
 from .backend import AT_LEAST_ONCE, DatabaseBackend
 from .queries import Claim, Finish, Queries
 from .records import Row
+from .scheduler import MAX_SLEEP, Scheduler
 
 logger = logging.getLogger("reference_backends.database.worker")
 
@@ -194,14 +199,29 @@ class Worker:
         heartbeat_done = threading.Event()
         self._heartbeat_done = heartbeat_done
         heartbeat.start()
+        helpers = [heartbeat]
+        scheduler = Scheduler(list(self.backends.values()), self.database)
         try:
+            if scheduler and self.batch:
+                scheduler.tick()  # what is due now, then run it with the rest
+            elif scheduler:
+                helpers.append(
+                    threading.Thread(
+                        target=self._schedule_loop,
+                        args=(scheduler, heartbeat_done),
+                        name=f"{self.worker_id}-scheduler",
+                        daemon=True,
+                    )
+                )
+                helpers[-1].start()
             if self.concurrency == 1:
                 self._loop()  # in this thread: cheapest, and signals stay simple
             else:
                 self._run_threads()
         finally:
             heartbeat_done.set()
-            heartbeat.join()
+            for helper in helpers:
+                helper.join()
         logger.info(
             "worker %s: stopped after %d task(s)", self.worker_id, self.processed
         )
@@ -549,6 +569,26 @@ class Worker:
                         "worker %s: heartbeat failed: %s", self.worker_id, exc
                     )
                     _discard_connection(connections[self.database])
+        finally:
+            connections.close_all()
+
+    def _schedule_loop(self, scheduler: Scheduler, done: threading.Event) -> None:
+        """Tick the schedule until the worker stops (or its run ends)."""
+        try:
+            while not self.stopping:
+                try:
+                    sleep = scheduler.tick()
+                except Exception:
+                    # tick() handles database errors and bad entries itself;
+                    # anything else is a bug, and must not end the schedule
+                    # for the rest of the worker's life.
+                    logger.exception("worker %s: scheduler failed", self.worker_id)
+                    sleep = MAX_SLEEP
+                deadline = time.monotonic() + sleep
+                # Short slices: a stop request must not wait out a long sleep.
+                while not self.stopping and (left := deadline - time.monotonic()) > 0:
+                    if done.wait(min(left, 0.5)):
+                        return
         finally:
             connections.close_all()
 

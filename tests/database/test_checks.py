@@ -7,6 +7,7 @@ depends on who imports the API during start-up.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -156,6 +157,21 @@ def test_the_backends_run_without_the_kit(tmp_path: Path) -> None:
     assert done.stdout.splitlines()[-1] == "SUCCESSFUL 5"
 
 
+def test_no_module_of_the_backends_imports_the_kit() -> None:
+    """Every module, admin.py included (which the test above cannot load)."""
+    importers = []
+    for path in sorted((REPO_ROOT / "reference_backends").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            if any(name.partition(".")[0] == "conformance" for name in names):
+                importers.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}")
+    assert importers == []
+
+
 LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR) ")
 
 
@@ -184,3 +200,22 @@ def test_worker_verbosity_and_one_log_format(tmp_path: Path) -> None:
     assert len(claimed) == 1, output[2]
     # Django's own lines for the task, in the worker's format, only at -v 2.
     assert sum("Task id=" in line for line in output[2]) == 2, output[2]
+
+
+def test_check_reports_bad_schedule_entries(tmp_path: Path) -> None:
+    schedule = {
+        "gone": {"task": "project_tasks.nope", "cron": "0 3 * * *"},
+        "bad": {"task": "project_tasks.add", "cron": "0 25 * * *"},
+        "fine": {"task": "project_tasks.add", "every": "1h", "args": [1, 2]},
+    }
+    env = _project(tmp_path, app=True, SCHEDULE=schedule)
+    _tasks_module(tmp_path)
+    done = _run(tmp_path, env, "-m", "django", "check")
+    assert done.returncode != 0
+    errors = [
+        line for line in done.stderr.splitlines() if "reference_tasks.E005" in line
+    ]
+    assert len(errors) == 2, done.stderr
+    assert "SCHEDULE['bad']: bad cron expression '0 25 * * *'" in done.stderr
+    assert "SCHEDULE['gone']: task 'project_tasks.nope' does not import" in done.stderr
+    assert "SCHEDULE['fine']" not in done.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from argparse import ArgumentParser, ArgumentTypeError
 from datetime import timedelta
 from typing import Any
@@ -12,24 +11,16 @@ from django.core.management.base import BaseCommand, CommandError
 from .... import compat
 from ...._lifecycle import now
 from ...backend import DatabaseBackend
+from ...durations import parse_duration
 from ...queries import FINISHED
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def age(text: str) -> timedelta:
-    """``90s``, ``15m``, ``12h``, ``7d`` or ``2w``.
-
-    The unit is required: a bare ``7`` once meant seven seconds and deleted
-    results that had just finished.
-    """
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhdw])", text.strip())
-    if match is None:
-        raise ArgumentTypeError(
-            f"{text!r} is not an age: a number and a unit, s, m, h, d or w "
-            "(90s, 15m, 12h, 7d, 2w)"
-        )
-    return timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+    """``90s``, ``15m``, ``12h``, ``7d`` or ``2w``: the unit is required."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise ArgumentTypeError(str(exc).replace("a duration", "an age")) from exc
 
 
 class Command(BaseCommand):
