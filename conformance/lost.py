@@ -71,10 +71,6 @@ class LostTasks:
             "the worker returned, so later tasks may never have run"
         )
 
-    def clear(self) -> None:
-        with self._lock:
-            self._lost.clear()
-
 
 LOST = LostTasks()
 

@@ -68,11 +68,6 @@ class WorkerProcess:
             stderr=subprocess.STDOUT,
         )
 
-    @property
-    def pid(self) -> int:
-        assert self._process is not None, "not started"
-        return self._process.pid
-
     def exited(self) -> int | None:
         """Its exit status once it has exited, else None."""
         assert self._process is not None, "not started"

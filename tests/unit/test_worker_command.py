@@ -63,3 +63,21 @@ def test_what_a_template_says_about_its_worker() -> None:
 def test_a_template_the_kit_cannot_use_is_refused(text: str, message: str) -> None:
     with pytest.raises(WorkerCommandError, match=re.escape(message)):
         CommandTemplate.parse(text)
+
+
+def test_many_lost_tasks_are_named_briefly() -> None:
+    from types import SimpleNamespace
+
+    from conformance.lost import LostTasks
+
+    lost = LostTasks()
+    lost.at_hand = "FAILURE-STATUS"
+    for n in range(5):
+        lost.add(SimpleNamespace(id=f"id-{n}", task=SimpleNamespace(name="t")))
+    cause = lost.likely_cause("an unrelated failure")
+    assert cause.startswith("likely cause: the worker lost t (result id-0)")
+    assert "(found under FAILURE-STATUS)" in cause
+    assert cause.count("(result ") == 3
+    assert " and 2 more: " in cause
+    # A failure about a lost task is that task's own report: no cause line.
+    assert lost.likely_cause("observed: result id-3 stuck") == ""
