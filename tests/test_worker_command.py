@@ -33,6 +33,9 @@ BATCH_RUN = _call(
 CONTINUOUS_RUN = _call(
     f"--task-worker-command={CONTINUOUS}",
     "--task-worker-command-mode=continuous",
+    # A call ends once its tasks are done; the bound only matters on a machine
+    # so loaded that starting the worker process takes seconds.
+    "--task-timeout=30",
     clauses=("worker-queues", "SUCCESS-EXACTLY-ONCE", "LIFECYCLE-NOTHING-LEFT-RUNNING"),
 )
 #: A "worker" that exits at once: the kit notices it died.
