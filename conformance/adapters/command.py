@@ -47,6 +47,8 @@ from ..worker_process import WorkerDied, WorkerProcess, django_admin, wait_until
 from .base import sibling_aliases
 
 MODES = ("batch", "continuous")
+#: Seconds a continuous worker gets per call once a task was lost.
+LOST_GRACE = 3.0
 PLACEHOLDERS = ("queues", "queue", "backend")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _QUEUE_PLACEHOLDERS = {"queue", "queues"}
@@ -227,10 +229,13 @@ class CommandWorker:
                 queue_names, lost.LOST.holds
             )
 
+        # Once a task was lost the worker may be jammed: a call then gets a
+        # short grace, not the whole timeout (a lost task costs one timeout).
+        bound = min(self.timeout, LOST_GRACE) if lost.LOST else self.timeout
         try:
             for process in processes:
                 process.start()
-            wait_until(done, processes, self.timeout)
+            wait_until(done, processes, bound)
         finally:
             for process in processes:
                 try:
