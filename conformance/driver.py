@@ -7,9 +7,12 @@ ready tasks the way the adapter says.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from .lost import LOST, check_not_lost
@@ -27,8 +30,62 @@ _IN_FLIGHT = {"calls": 0}
 _IN_FLIGHT_LOCK = threading.Lock()
 
 
+class WorkerStalled(BaseException):
+    """Raised into a worker pass that outlived its time (:func:`time_limit`).
+
+    A BaseException: a worker's ``except Exception`` around a task does not
+    swallow it (and it is raised again every 50 ms until the pass ends).
+    """
+
+
+#: After a pass stalled, later passes get this long at most: a backend whose
+#: worker blocks is reported once at --task-timeout, not at every clause.
+STALLED_LIMIT = 1.0
+
+#: ``id()`` of the adapters whose worker stalled in this run.
+_STALLED: set[int] = set()
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`WorkerStalled` into the body after ``seconds`` (SIGALRM).
+
+    Only in the main thread, where signals are delivered, and where the
+    platform has ``setitimer``; elsewhere the body runs unlimited. A SIGALRM
+    handler and timer set before are put back afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield
+        return
+    armed = True
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        if armed:
+            raise WorkerStalled(f"the worker did not return within {seconds:g} s")
+
+    began = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    pending, interval = signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
+    try:
+        yield
+    finally:
+        armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if pending:  # someone else's timer (pytest-timeout, say): put it back
+            left = max(pending - (time.monotonic() - began), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, left, interval)
+
+
 class Driver:
-    """Runs ready tasks through the adapter and waits for results."""
+    """Runs ready tasks through the adapter and waits for results.
+
+    No worker pass may take longer than the adapter's ``timeout``
+    (``--task-timeout``): a worker that blocks is a failure of the clause at
+    hand (:class:`WorkerStalled`), and the run goes on.
+    """
 
     def __init__(self, adapter: Adapter, backend: Any) -> None:
         self.adapter = adapter
@@ -55,15 +112,26 @@ class Driver:
         __tracebackhide__ = True
         check_worker_returned(self._pass(None), repro=repro)
 
+    @property
+    def pass_limit(self) -> float:
+        """How long one worker pass may take: the timeout, less once one stalled."""
+        if id(self.adapter) in _STALLED:
+            return min(self.adapter.timeout, STALLED_LIMIT)
+        return self.adapter.timeout
+
     def _pass(self, queue_names: Sequence[str] | None) -> BaseException | None:
         with _IN_FLIGHT_LOCK:
             _IN_FLIGHT["calls"] += 1
         try:
-            self.adapter.run_ready(
-                self.backend, list(queue_names) if queue_names else None
-            )
+            with time_limit(self.pass_limit):
+                self.adapter.run_ready(
+                    self.backend, list(queue_names) if queue_names else None
+                )
         except KeyboardInterrupt:
             raise
+        except WorkerStalled as exc:
+            _STALLED.add(id(self.adapter))
+            return exc
         except BaseException as exc:
             return exc
         finally:
@@ -85,8 +153,11 @@ class Driver:
         __tracebackhide__ = True
         check_worker_returned(self.run(queue_names), repro=repro)
 
-    def settle(self, result: Any, form: str = "sync") -> str | None:
-        """Refresh ``result`` (in ``form``) until finished or the timeout.
+    def settle(
+        self, result: Any, form: str = "sync", *, deadline: float | None = None
+    ) -> str | None:
+        """Refresh ``result`` (in ``form``) until finished or the timeout (or
+        ``deadline``, a ``time.monotonic()`` shared by a batch).
 
         Returns None when the result could be observed, else why not (the
         backend cannot refresh: ``NotImplementedError``).
@@ -96,7 +167,8 @@ class Driver:
         cost of one timeout; after that the kit no longer waits.
         """
         api = Api(form)
-        deadline = time.monotonic() + self.patience
+        if deadline is None:
+            deadline = time.monotonic() + self.patience
         delay = 0.005
         while True:
             # At least one refresh in the form under test, even when finished.

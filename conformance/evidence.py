@@ -127,6 +127,13 @@ def runs(token: str) -> list[Any]:
     return [decode(json.loads(line)["payload"]) for line in lines if line]
 
 
+def run_times(token: str) -> list[float]:
+    """When each execution for ``token`` was recorded (``time.time()`` in the
+    function, whatever process ran it)."""
+    lines = _complete_lines(_runs() / f"{_safe(token)}.jsonl")
+    return [float(json.loads(line)["time"]) for line in lines if line]
+
+
 def await_runs(token: str, timeout: float) -> list[Any]:
     """:func:`runs` of ``token``, waiting up to ``timeout`` for the first."""
     deadline = time.monotonic() + timeout
@@ -174,6 +181,12 @@ class RecordedSignal:
     sender_is_class: bool
     sender_is_backend_class: bool
     pid: int
+    #: task_started of ``tasks.capture``: how many runs of its token the
+    #: receiver found (0: the function body had not run yet).
+    runs_before: int | None = None
+    #: task_enqueued and task_finished, where supports_get_result: the status
+    #: a receiver's get_result read ("raised X" if it raised).
+    stored_status: str | None = None
 
 
 def _signal_path() -> Path:
@@ -196,12 +209,38 @@ def _receiver(name: str) -> Any:
                 "sender_is_backend_class": is_class
                 and issubclass(sender, compat.BaseTaskBackend),
                 "pid": os.getpid(),
+                **_seen_by_a_receiver(name, task_result),
             }
             _append(_signal_path(), json.dumps(entry))
         except Exception:  # pragma: no cover - evidence is best effort
             pass
 
     return receive
+
+
+#: The one task whose body the started receiver can see: it records its runs.
+_CAPTURE = "conformance.tasks.capture"
+
+
+def _seen_by_a_receiver(name: str, task_result: Any) -> dict[str, Any]:
+    """What a receiver of signal ``name`` observes as it runs: the function's
+    runs (task_started of a capture), the stored status (task_enqueued and
+    task_finished, where the backend says supports_get_result)."""
+    from . import compat
+
+    task = getattr(task_result, "task", None)
+    if name == "started":
+        args = getattr(task_result, "args", None)
+        if getattr(task, "module_path", "") == _CAPTURE and args:
+            return {"runs_before": len(runs(str(args[0])))}
+        return {}
+    try:
+        backend = compat.task_backends[task_result.backend]
+        if not getattr(backend, "supports_get_result", False):
+            return {}
+        return {"stored_status": str(backend.get_result(task_result.id).status)}
+    except Exception as exc:
+        return {"stored_status": f"raised {type(exc).__qualname__}"}
 
 
 _RECEIVERS: dict[str, Any] = {}

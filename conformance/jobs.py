@@ -8,6 +8,7 @@ is the difference between seconds and minutes.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from . import lost
-from .driver import Driver, check_worker_returned, observable
+from .driver import Driver, WorkerStalled, check_worker_returned, observable
 from .result_comparison import result_fields, timestamp_problems
 from .statuses import FINISHED
 from .support import FORMS, Api, result_summary
@@ -164,15 +165,24 @@ class Batch:
             self.jobs[label, form] = enqueue_job(label, form, build)
 
     def execute(self) -> None:
+        # One budget for the whole batch: the worker pass and the waiting.
+        # (None once a task was lost: see Driver.patience.)
+        deadline = time.monotonic() + self.driver.patience
         self.worker_error = self.driver.run()
         # A worker that died left tasks behind: drain them (each run gets
         # further), so that they do not kill the worker runs of other clauses.
-        for _ in self.jobs if self.worker_error is not None else ():
+        # One that stalled would stall again: leave it.
+        draining = self.worker_error is not None and not isinstance(
+            self.worker_error, WorkerStalled
+        )
+        for _ in self.jobs if draining else ():
             if self.driver.run() is None:
                 break
         for job in self.jobs.values():
             if job.result is not None:
-                job.unobservable = self.driver.settle(job.result, job.form)
+                job.unobservable = self.driver.settle(
+                    job.result, job.form, deadline=deadline
+                )
                 job.observed_at = now()
         # A second pass must find nothing to do: finished tasks never rerun.
         self.rerun_error = self.driver.run()

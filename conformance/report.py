@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .spec import Clause
+from .spec import Clause, Family
 
 PASS, FAIL, WARN, NA, EXPECTED = "pass", "fail", "warn", "n/a", "expected"
 #: A NOTE clause whose check did not hold: a portability note, not a finding.
@@ -130,6 +130,17 @@ class ConformanceReport:
             return "NO CLAUSE CHECKED"
         return "CONFORMING" if self.conforming() else "NOT CONFORMING"
 
+    def variations_line(self, family: Family) -> list[str]:
+        """``  varied: ...`` for a family with variations and a clause checked."""
+        checked = any(
+            rec.outcome != NA
+            for rec in self.records.values()
+            if rec.clause.family.id == family.id
+        )
+        if not (family.variations and checked):
+            return []
+        return [f"  varied: {'; '.join(family.variations)}"]
+
     def terminal_lines(self) -> list[str]:
         width = max((len(cid) for cid in self.records), default=10)
         shared = {reason: n for n, reason in enumerate(self.shared_reasons(), 1)}
@@ -139,6 +150,7 @@ class ConformanceReport:
             if rec.clause.family.id != family:
                 family = rec.clause.family.id
                 lines.append(f"[{rec.clause.family.title}]")
+                lines.extend(self.variations_line(rec.clause.family))
             note = self.note(rec)
             if rec.outcome == NA and note in shared:
                 note = f"n/a note {shared[note]}"

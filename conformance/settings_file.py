@@ -19,8 +19,15 @@ from .versions import DEFAULT_ALIAS, REQUIRED_APPS
 
 ENV_VAR = "CONFORMANCE_SETTINGS_FILE"
 
-#: Queue names the "default" alias accepts; the suites use all three.
-QUEUES = ["default", "queue-a", "queue-b"]
+#: Queue names the "default" alias accepts; the suites use them all. "queue"
+#: is a prefix of "queue-a", and "QUEUE-A" differs from it only in case: a
+#: worker that matches queue names loosely runs the wrong queue's tasks.
+QUEUES = ["default", "queue-a", "queue-b", "queue", "QUEUE-A"]
+
+#: The kit's own TIME_ZONE: not UTC, and not a whole number of hours from it
+#: (+05:45). A backend that mixes naive local and UTC clocks is right in UTC
+#: by accident; here it is hours, or 45 minutes, off.
+TIME_ZONE = "Asia/Kathmandu"
 
 #: Extra aliases the suites need, each the backend under test.
 ALIAS_OPEN_QUEUES = "conformance-open-queues"  # QUEUES: [] disables validation
@@ -102,7 +109,7 @@ def kit_settings(config: KitConfig) -> dict[str, Any]:
     return {
         "SECRET_KEY": "conformance-kit-not-secret",
         "USE_TZ": True,
-        "TIME_ZONE": "UTC",
+        "TIME_ZONE": TIME_ZONE,
         "INSTALLED_APPS": list(dict.fromkeys(apps)),
         "DATABASES": {"default": database},
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",

@@ -13,7 +13,7 @@ import json
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from . import evidence
+from . import evidence, strategies
 from .driver import Driver
 from .jobs import Batch, Job
 
@@ -28,8 +28,16 @@ class Label(StrEnum):
     RETURN_NONE = "return-none"
     RETURN_TUPLE = "return-tuple"
     RETURN_SAMPLE = "return-sample"  # returns RETURN_SAMPLE
+    RETURN_EMPTY_LIST = "return-empty-list"  # the FALSY_RETURNS
+    RETURN_EMPTY_DICT = "return-empty-dict"
+    RETURN_ZERO = "return-zero"
+    RETURN_EMPTY_TEXT = "return-empty-text"
+    RETURN_FALSE = "return-false"
+    CAPTURE_AWKWARD = "capture-awkward"  # capture(token, *AWKWARD_ARGS, ...)
+    RETURN_AWKWARD = "return-awkward"  # returns AWKWARD_RETURN
     FAIL_TASK_FAILURE = "fail-TaskFailure"
     FAIL_NESTED = "fail-nested"
+    FAIL_DEEP = "fail-deep"  # raised a dozen calls down
     FAIL_VALUE_ERROR = "fail-ValueError"
     FAIL_NOT_AN_EXCEPTION = "fail-NotAnException"
     FAIL_SYSTEM_EXIT = "fail-SystemExit"
@@ -67,6 +75,21 @@ RETURN_SAMPLE: Any = {
     "nested": {"deep": [{"x": 0.25}], "empty": {}},
     "big": 2**53 - 1,
 }
+#: What ``return_decoded`` returns in the falsy jobs: values, not absences.
+FALSY_RETURNS: dict[Label, Any] = {
+    Label.RETURN_EMPTY_LIST: [],
+    Label.RETURN_EMPTY_DICT: {},
+    Label.RETURN_ZERO: 0,
+    Label.RETURN_EMPTY_TEXT: "",
+    Label.RETURN_FALSE: False,
+}
+#: Every string of :data:`conformance.strategies.AWKWARD_TEXT`, as arguments
+#: (CAPTURE_AWKWARD) and as a return value (RETURN_AWKWARD).
+AWKWARD_ARGS: tuple[Any, ...] = tuple(strategies.AWKWARD_TEXT.values())
+AWKWARD_KWARGS: dict[str, Any] = {
+    text: {"nested": [text]} for text in strategies.AWKWARD_TEXT.values()
+}
+AWKWARD_RETURN: Any = {"texts": list(AWKWARD_ARGS), "keys": AWKWARD_KWARGS}
 CONTEXT_ARGS: tuple[Any, ...] = (1, [2, (3,)])
 CONTEXT_KWARGS: dict[str, Any] = {"key": {"k": (4,)}}
 
@@ -74,10 +97,15 @@ CONTEXT_KWARGS: dict[str, Any] = {"key": {"k": (4,)}}
 FAILURE_KINDS: dict[Label, str] = {
     Label.FAIL_TASK_FAILURE: "TaskFailure",
     Label.FAIL_NESTED: "nested",
+    Label.FAIL_DEEP: "TaskFailure",
     Label.FAIL_VALUE_ERROR: "ValueError",
     Label.FAIL_NOT_AN_EXCEPTION: "NotAnException",
     Label.FAIL_SYSTEM_EXIT: "SystemExit",
 }
+#: Failing jobs -> the function whose frame raised (the traceback's last).
+RAISING_FRAMES: dict[Label, str] = {
+    label: "raise_exception" for label in FAILURE_KINDS if label != Label.FAIL_DEEP
+} | {Label.FAIL_DEEP: "_raise_at_the_bottom", Label.ASYNC_FAIL: "async_fail"}
 #: Jobs whose task returns what JSON cannot hold -> that task's name.
 UNSERIALIZABLE_TASKS: dict[Label, str] = {
     Label.UNSERIALIZABLE_SET: "return_unserializable",
@@ -154,18 +182,18 @@ def _fill_main(batch: Batch, backend: Any) -> None:
         Label.CAPTURE, lambda t: (tasks.capture, (t, *CAPTURE_ARGS), CAPTURE_KWARGS)
     )
     batch.add(Label.RETURN_NONE, lambda t: (tasks.noop, (), {}))
-    batch.add(Label.RETURN_TUPLE, lambda t: (tasks.return_tuple, (), {}))
+    for label, value in FALSY_RETURNS.items():
+        batch.add(label, functools.partial(_returning, value))
     batch.add(
-        Label.RETURN_SAMPLE,
-        lambda t: (
-            tasks.return_decoded,
-            (json.dumps(evidence.encode(RETURN_SAMPLE)),),
-            {},
-        ),
+        Label.CAPTURE_AWKWARD,
+        lambda t: (tasks.capture, (t, *AWKWARD_ARGS), AWKWARD_KWARGS),
     )
-    for label, kind in FAILURE_KINDS.items():
+    batch.add(Label.RETURN_AWKWARD, functools.partial(_returning, AWKWARD_RETURN))
+    batch.add(Label.RETURN_TUPLE, lambda t: (tasks.return_tuple, (), {}))
+    batch.add(Label.RETURN_SAMPLE, functools.partial(_returning, RETURN_SAMPLE))
+    for label in FAILURE_KINDS:
         if label not in BASE_EXCEPTION_LABELS:
-            batch.add(label, functools.partial(_raising, kind))
+            batch.add(label, functools.partial(_raising, label))
     for label, name in UNSERIALIZABLE_TASKS.items():
         batch.add(label, functools.partial(_returning_from, name))
     batch.add(
@@ -194,14 +222,22 @@ def _fill_base_exceptions(batch: Batch) -> None:
     from . import tasks
 
     for label in BASE_EXCEPTION_FAILURES:
-        batch.add(label, functools.partial(_raising, FAILURE_KINDS[label]))
+        batch.add(label, functools.partial(_raising, label))
     batch.add(Label.AFTER_BASE, lambda t: (tasks.capture, (t,), {}))
 
 
-def _raising(kind: str, token: str) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+def _raising(label: Label, token: str) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
     from . import tasks
 
-    return tasks.raise_exception, (kind, failure_message(token)), {}
+    raising = tasks.raise_deep if label == Label.FAIL_DEEP else tasks.raise_exception
+    return raising, (FAILURE_KINDS[label], failure_message(token)), {}
+
+
+def _returning(value: Any, token: str) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    """``return_decoded`` of ``value``: it returns ``value``, tuples and all."""
+    from . import tasks
+
+    return tasks.return_decoded, (json.dumps(evidence.encode(value)),), {}
 
 
 def _returning_from(

@@ -33,6 +33,8 @@ class Family:
     id: str
     title: str
     description: str
+    #: The situations its tests vary (the report says them, one line).
+    variations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ def load_file(path: Path) -> list[Clause]:
         id=fam.get("id", path.stem),
         title=fam.get("title", path.stem),
         description=" ".join(fam.get("description", "").split()),
+        variations=tuple(" ".join(v.split()) for v in fam.get("variations", ())),
     )
     return [_parse_clause(raw, family, path) for raw in data.get("clause", [])]
 
@@ -126,6 +129,8 @@ def render_markdown(clauses: Iterable[Clause]) -> str:
             lines += ["", f"## {family.title} (`{family.id}`)", ""]
             if family.description:
                 lines += [family.description, ""]
+            if family.variations:
+                lines += [f"Varies: {'; '.join(family.variations)}.", ""]
             lines += [
                 "| ID | Level | Clause | Applies to | Source |",
                 "|---|---|---|---|---|",

@@ -47,6 +47,27 @@ def json_text(max_size: int = 12) -> st.SearchStrategy[str]:
     )
 
 
+#: Strings Python's json round-trips that a casual store loses, by name (the
+#: name appears in test ids): NUL (PostgreSQL ``text``/``jsonb`` refuse it),
+#: lone surrogates (no UTF-8 form), characters beyond the BMP (MySQL's
+#: ``utf8mb3``, UTF-16 slicing). A store that cannot hold one may refuse it
+#: at enqueue (Django is silent); it must never change it.
+AWKWARD_TEXT: dict[str, str] = {
+    "nul": "a\x00b\x00",
+    "lone-surrogates": "\ud800 x \udfff\udbff",
+    "astral": "\U0001d11e \U0001f600 \U0010ffff",
+}
+
+#: Falsy JSON values: each is a value, not an absence (None included).
+FALSY_VALUES: tuple[object, ...] = ([], {}, 0, "", False, None)
+
+
+def awkward_arguments(name: str) -> tuple[tuple[object, ...], dict[str, object]]:
+    """Arguments holding :data:`AWKWARD_TEXT` ``name``: alone, nested, as a key."""
+    text = AWKWARD_TEXT[name]
+    return (text, [text, {"k": text}]), {"key": text, text: [text]}
+
+
 def json_scalars() -> st.SearchStrategy[object]:
     return st.one_of(
         st.none(),

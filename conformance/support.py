@@ -170,6 +170,19 @@ def outcome_of(action: Callable[[], Any]) -> tuple[Any, Exception | None]:
         return None, exc
 
 
+def refused_not_applicable(error: BaseException | None, what: str) -> None:
+    """ "n/a" when a store refused (``error``) values it cannot hold.
+
+    For values Django is silent on (NUL, lone surrogates): refusing them with
+    an error is the store's limit, reported; changing them is a failure.
+    """
+    if error is not None:
+        not_applicable(
+            f"{what} refused ({describe_exception(error)}): a store may refuse "
+            "what it cannot hold, never change it"
+        )
+
+
 def _brief(value: Any, limit: int = 160) -> str:
     """``repr(value)``, cut short: a whole TaskResult drowns the message."""
     text = repr(value)
@@ -423,6 +436,13 @@ def in_an_hour() -> datetime:
     from django.utils import timezone
 
     return (timezone.now() + timedelta(hours=1)).replace(microsecond=0)
+
+
+def whole_seconds_after(seconds: float) -> datetime:
+    """An instant at least ``seconds`` ahead, in whole seconds (any store keeps it)."""
+    from django.utils import timezone
+
+    return (timezone.now() + timedelta(seconds=seconds + 1)).replace(microsecond=0)
 
 
 #: A fixed future instant, so that reproductions can be pasted as they are.

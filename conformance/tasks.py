@@ -206,6 +206,24 @@ def raise_exception(kind: str, message: str) -> None:
     raise EXCEPTIONS[kind](message)
 
 
+def _raise_at_the_bottom(kind: str, message: str) -> None:
+    raise EXCEPTIONS[kind](message)
+
+
+def _descend(depth: int, kind: str, message: str) -> None:
+    if depth:
+        _descend(depth - 1, kind, message)
+    else:
+        _raise_at_the_bottom(kind, message)
+
+
+@task
+def raise_deep(kind: str, message: str, depth: int = 12) -> None:
+    """Raise ``depth`` calls down: the traceback's last frame is
+    ``_raise_at_the_bottom``, far from the worker's."""
+    _descend(depth, kind, message)
+
+
 @task
 def return_opaque() -> object:
     """An object with no JSON form at all."""

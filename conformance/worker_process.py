@@ -96,6 +96,11 @@ class WorkerProcess:
                 process.wait()
         return process.returncode
 
+    def kill(self) -> None:
+        """SIGKILL at once (when the kit cannot wait for a graceful stop)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+
     def run_to_end(self, timeout: float) -> int:
         """Wait for it to exit on its own (a batch worker), at most ``timeout``."""
         process = self._process

@@ -236,6 +236,12 @@ class CommandWorker:
             for process in processes:
                 process.start()
             wait_until(done, processes, bound)
+        except BaseException:
+            # Interrupted (the kit's limit on a worker call): no grace, and
+            # nothing that a second interruption could cut short.
+            for process in processes:
+                process.kill()
+            raise
         finally:
             for process in processes:
                 try:

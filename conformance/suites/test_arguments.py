@@ -10,8 +10,15 @@ from hypothesis import strategies as st
 from conformance import evidence, strategies, tasks
 from conformance.driver import Driver
 from conformance.jobs import new_token
-from conformance.shared_batch import CAPTURE_ARGS, CAPTURE_KWARGS, Label, SharedBatches
-from conformance.support import Api, check_received, clause
+from conformance.shared_batch import (
+    AWKWARD_ARGS,
+    AWKWARD_KWARGS,
+    CAPTURE_ARGS,
+    CAPTURE_KWARGS,
+    Label,
+    SharedBatches,
+)
+from conformance.support import Api, check_received, clause, refused_not_applicable
 from conformance.violation import check
 
 
@@ -33,6 +40,16 @@ def test_fixed_arguments(api: Api, shared_batches: SharedBatches) -> None:
     job.outcome(shared_batches.backend)
     received = _received(job.token, shared_batches.patience)
     check_received(received, CAPTURE_ARGS, CAPTURE_KWARGS, repro=job.repro)
+
+
+@clause("ARGUMENTS-JSON-ROUND-TRIP")
+def test_awkward_text_arguments(api: Api, shared_batches: SharedBatches) -> None:
+    """NUL, lone surrogates and astral characters arrive unchanged (or
+    enqueue refuses them: "n/a", reported)."""
+    job = shared_batches.job(Label.CAPTURE_AWKWARD, api.form)
+    refused_not_applicable(job.error, "the arguments")
+    received = _received(job.token, shared_batches.adapter.timeout)
+    check_received(received, AWKWARD_ARGS, AWKWARD_KWARGS, repro=job.repro)
 
 
 @clause("ARGUMENTS-JSON-ROUND-TRIP")

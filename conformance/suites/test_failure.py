@@ -11,6 +11,7 @@ from conformance.jobs import Job
 from conformance.shared_batch import (
     BASE_EXCEPTION_FAILURES,
     FAILURE_KINDS,
+    RAISING_FRAMES,
     UNSERIALIZABLE_TASKS,
     Label,
     SharedBatches,
@@ -103,18 +104,47 @@ def test_exception_class(api: Api, shared_batches: SharedBatches, label: Label) 
     )
 
 
+#: How Python's traceback begins (Django's docs show it: topics/tasks, Errors).
+TRACEBACK_HEADER = "Traceback (most recent call last):"
+
+
+def _check_traceback(job: Job, error: Any, label: Label, name: str) -> None:
+    """``error.traceback`` is the whole Python traceback: the header, the frame
+    that raised (:data:`RAISING_FRAMES`), the class ``name`` and the message."""
+    __tracebackhide__ = True
+    traceback = error.traceback
+    message = failure_message(job.token)
+    frame = f", in {RAISING_FRAMES[label]}\n"
+    missing = [
+        what
+        for what, part in (
+            ("the header", TRACEBACK_HEADER),
+            (f"the raising frame ({frame.strip()!r})", frame),
+            ("the class name", name),
+            ("the message", message),
+        )
+        if not (isinstance(traceback, str) and part in traceback)
+    ]
+    job.check(
+        not missing,
+        expected=f"the full traceback: {TRACEBACK_HEADER!r}, every frame down to "
+        f"{RAISING_FRAMES[label]!r}, then {name}: {message}",
+        observed=f"{', '.join(missing)} missing from {traceback!r}"[:700],
+    )
+
+
 @clause("FAILURE-TRACEBACK")
 @pytest.mark.parametrize("label", FAILURES)
 def test_traceback(api: Api, shared_batches: SharedBatches, label: Label) -> None:
     job, error = _last_error(shared_batches, label, api.form)
-    traceback = error.traceback
-    message = failure_message(job.token)
     name = tasks.EXCEPTIONS[FAILURE_KINDS[label]].__name__
-    job.check(
-        isinstance(traceback, str) and message in traceback and name in traceback,
-        expected=f"a traceback str holding {name!r} and the message {message!r}",
-        observed=repr(traceback)[:500],
-    )
+    _check_traceback(job, error, label, name)
+
+
+@clause("FAILURE-TRACEBACK", requires=["supports_async_task"])
+def test_coroutine_traceback(api: Api, shared_batches: SharedBatches) -> None:
+    job, error = _last_error(shared_batches, Label.ASYNC_FAIL, api.form)
+    _check_traceback(job, error, Label.ASYNC_FAIL, "TaskFailure")
 
 
 @clause("FAILURE-BASE-EXCEPTION")

@@ -9,6 +9,7 @@ import pytest
 
 from conformance import compat, tasks
 from conformance.driver import Driver
+from conformance.statuses import SUCCESSFUL
 from conformance.support import (
     RESULT_FIELDS,
     TASK_FIELDS,
@@ -205,3 +206,74 @@ def test_mutating_enqueued_args_does_not_reach_store(
             f"tasks.echo.{api.name('get_result')}(result.id).args"
         ),
     )
+
+
+def _mutate(result: Any) -> None:
+    """Change what ``result`` holds in place: its lists, dicts and return value."""
+    result.args.append("extra")
+    result.kwargs["extra"] = True
+    result.errors.append(compat.TaskError(exception_class_path="x.Y", traceback="x"))
+    result.worker_ids.append("extra-worker")
+    if result.status == SUCCESSFUL and isinstance(result.return_value, dict):
+        result.return_value["extra"] = True
+
+
+def _held(result: Any) -> dict[str, Any]:
+    """A deep copy of what :func:`_mutate` changes."""
+    held = {name: getattr(result, name) for name in ("args", "kwargs", "worker_ids")}
+    held["errors"] = [(e.exception_class_path, e.traceback) for e in result.errors]
+    if result.status == SUCCESSFUL:
+        held["return_value"] = result.return_value
+    return copy.deepcopy(held)
+
+
+def _check_unchanged(
+    api: Api, task_backend: Any, before: dict[str, Any], handed: str, repro: str
+) -> None:
+    """A later get_result still holds ``before``: what was ``handed`` out was a copy."""
+    __tracebackhide__ = True
+    later = _held(_fetch(api, task_backend, before["id"]))
+    later["id"] = before["id"]
+    check(
+        later == before,
+        expected=f"changing what {handed} handed out changes nothing get_result() "
+        f"returns later: {before!r}",
+        observed=f"{later!r}",
+        repro=repro,
+    )
+
+
+@clause("IMMUTABILITY-RESULT-ARGS-ISOLATED", requires=["supports_get_result"])
+def test_mutating_fetched_result_changes_nothing(api: Api, task_backend: Any) -> None:
+    result = api.enqueue(tasks.echo, [1, 2], key={"a": [3]})
+    fetched = _fetch(api, task_backend, result.id)
+    before = {**_held(fetched), "id": result.id}
+    _mutate(fetched)
+    repro = (
+        f"result = tasks.echo.{api.name('get_result')}(id)\n"
+        "result.args.append('extra'); result.worker_ids.append('w')\n"
+        f"tasks.echo.{api.name('get_result')}(id).args"
+    )
+    _check_unchanged(api, task_backend, before, api.name("get_result"), repro)
+
+
+@clause(
+    "IMMUTABILITY-RESULT-ARGS-ISOLATED", requires=["supports_get_result", "executes"]
+)
+def test_mutating_refreshed_result_changes_nothing(
+    api: Api, task_driver: Driver
+) -> None:
+    backend = task_driver.backend
+    result = task_driver.finished(api, tasks.echo, [1, 2], {"a": [3]})
+    answer_or_not_applicable(
+        lambda: api.refresh(result), backend, what=api.name("refresh")
+    )
+    before = {**_held(result), "id": result.id}
+    _mutate(result)
+    repro = (
+        f"result = tasks.echo.{api.name('enqueue')}([1, 2], {{'a': [3]}})\n"
+        f"# run the worker, then: result.{api.name('refresh')}()\n"
+        "result.return_value['extra'] = True; result.errors.append(...)\n"
+        f"tasks.echo.{api.name('get_result')}(result.id).return_value"
+    )
+    _check_unchanged(api, backend, before, api.name("refresh"), repro)

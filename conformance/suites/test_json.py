@@ -15,7 +15,9 @@ from conformance import evidence, tasks
 from conformance.driver import Driver
 from conformance.jobs import new_token
 from conformance.strategies import (
+    AWKWARD_TEXT,
     UNSERIALIZABLE,
+    awkward_arguments,
     json_kwargs,
     json_values,
     poisoned_json,
@@ -30,6 +32,7 @@ from conformance.support import (
     json_difference,
     json_round_trip,
     outcome_of,
+    refused_not_applicable,
 )
 from conformance.violation import check, describe_exception
 
@@ -63,6 +66,38 @@ def test_json_values_preserved(
 ) -> None:
     result = api.enqueue(tasks.echo, *args, **kwargs)
     _check_same_json(result, args, kwargs, "result", _call(api, args, kwargs))
+
+
+def _enqueue_awkward(api: Api, name: str) -> tuple[Any, Any, Any]:
+    """``echo`` enqueued with :data:`~conformance.strategies.AWKWARD_TEXT`
+    ``name``: ``(result, args, kwargs)``; "n/a" where enqueue refuses it."""
+    args, kwargs = awkward_arguments(name)
+    result, error = outcome_of(lambda: api.enqueue(tasks.echo, *args, **kwargs))
+    refused_not_applicable(error, f"{name} text in the arguments")
+    return result, args, kwargs
+
+
+@clause("JSON-VALUES-PRESERVED")
+@pytest.mark.parametrize("name", sorted(AWKWARD_TEXT))
+def test_awkward_text_preserved(api: Api, name: str) -> None:
+    result, args, kwargs = _enqueue_awkward(api, name)
+    _check_same_json(result, args, kwargs, "result", _call(api, args, kwargs))
+
+
+@clause("JSON-GET-RESULT-PRESERVES")
+@pytest.mark.parametrize("name", sorted(AWKWARD_TEXT))
+def test_get_result_preserves_awkward_text(
+    api: Api, task_backend: Any, name: str
+) -> None:
+    result, args, kwargs = _enqueue_awkward(api, name)
+    repro = f"result = {_call(api, args, kwargs)}\ntasks.echo.{api.name('get_result')}(result.id)"
+    fetched = answer_or_not_applicable(
+        lambda: api.get_result(tasks.echo, result.id),
+        task_backend,
+        what="get_result",
+        repro=repro,
+    )
+    _check_same_json(fetched, args, kwargs, "get_result(id)", repro)
 
 
 @clause("JSON-TUPLES-BECOME-LISTS")

@@ -15,23 +15,30 @@ PRIORITIES = (0, 7, -3, 100, -100, 10, 9, 1, -1, 50, -50, 2, 99, -99, 20, 3)
 #: Ties: several tasks of priority 5 and of 0, among others.
 TIES = (5, 3, 5, 0, 5, 8, 0, 5, -2, 0, 5)
 
+#: The tasks go to these queues in turn, and one worker run takes them all:
+#: priority orders the tasks of every queue it takes, not each queue apart.
+SPREAD = ("queue-b", "default", "queue-a")
+
 
 def _enqueue_and_run(
     driver: Driver, priorities: tuple[int, ...]
 ) -> tuple[list[tuple[str, int]], list[str], str]:
-    """Enqueue one capture per priority (alternating forms), run the worker once."""
+    """Enqueue one capture per priority (alternating forms, queues in turn),
+    run one worker for all those queues."""
     enqueued: list[tuple[str, int]] = []
     lines = []
     for index, priority in enumerate(priorities):
         api = Api(FORMS[index % 2])
         token = new_token()
-        api.enqueue(tasks.capture.using(priority=priority), token)
+        queue = SPREAD[index % len(SPREAD)]
+        api.enqueue(tasks.capture.using(priority=priority, queue_name=queue), token)
         enqueued.append((token, priority))
         lines.append(
-            f"tasks.capture.using(priority={priority}).{api.name('enqueue')}(...)"
+            f"tasks.capture.using(priority={priority}, queue_name={queue!r})"
+            f".{api.name('enqueue')}(...)"
         )
-    repro = "\n".join([*lines, "# then run the worker once"])
-    driver.run_checked(repro=repro)
+    repro = "\n".join([*lines, f"worker(backend, {list(SPREAD)!r})"])
+    driver.run_checked(SPREAD, repro=repro)
     order = evidence.start_order([token for token, _ in enqueued])
     check(
         sorted(order) == sorted(token for token, _ in enqueued),

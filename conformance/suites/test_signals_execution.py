@@ -74,10 +74,34 @@ def test_each_signal_once(
     )
 
 
+#: What a receiver of each signal must see (:func:`_timely`).
+TIMELY = {
+    "enqueued": "task_enqueued sent once the result is stored: a receiver's "
+    "get_result(id) finds it (supports_get_result)",
+    "started": "task_started sent before the function body runs",
+    "finished": "task_finished sent once the final state is stored: a "
+    "receiver's get_result(id) shows it (supports_get_result)",
+}
+
+
+def _timely(event: evidence.RecordedSignal, final: str) -> bool:
+    """What the receiver of ``event`` saw fits :data:`TIMELY`. Unobserved
+    (no get_result, a task other than capture, get_result refused in an
+    async context) counts as fitting."""
+    if event.signal == "started":
+        return not event.runs_before
+    stored = event.stored_status
+    if stored is None or stored == "raised SynchronousOnlyOperation":
+        return True
+    if event.signal == "enqueued":
+        return not stored.startswith("raised ")
+    return stored == final
+
+
 @clause("SIGNALS-EXECUTION-ORDER")
 @pytest.mark.parametrize("label", LABELS)
 def test_signal_order(api: Api, shared_batches: SharedBatches, label: Label) -> None:
-    job, _, events = _signals(api, shared_batches, label)
+    job, result, events = _signals(api, shared_batches, label)
     names = [
         name for name in _names(events) if name in {"enqueued", "started", "finished"}
     ]
@@ -88,6 +112,18 @@ def test_signal_order(api: Api, shared_batches: SharedBatches, label: Label) -> 
         expected="enqueued, then started, then finished",
         observed=f"sent in order {names}" + ("" if events else HINT),
     )
+    # When each was sent: what its receiver could already see.
+    for event in events:
+        job.check(
+            _timely(event, str(result.status)),
+            expected=TIMELY[event.signal],
+            observed=f"a receiver of task_{event.signal} saw "
+            + (
+                f"{event.runs_before} run(s) of the function"
+                if event.signal == "started"
+                else f"get_result(id): {event.stored_status}"
+            ),
+        )
 
 
 @clause("SIGNALS-EXECUTION-SENDER")

@@ -11,8 +11,14 @@ from hypothesis import given
 from conformance import evidence, strategies, tasks
 from conformance.driver import Driver, observable, run_concurrently
 from conformance.jobs import new_token, repro_of
-from conformance.shared_batch import RETURN_SAMPLE, Label, SharedBatches
-from conformance.statuses import SUCCESSFUL
+from conformance.shared_batch import (
+    AWKWARD_RETURN,
+    FALSY_RETURNS,
+    RETURN_SAMPLE,
+    Label,
+    SharedBatches,
+)
+from conformance.statuses import FAILED, SUCCESSFUL
 from conformance.support import (
     FORMS,
     Api,
@@ -20,6 +26,7 @@ from conformance.support import (
     check_returns,
     clause,
     json_round_trip,
+    refused_not_applicable,
 )
 from conformance.support import result_summary as summary
 from conformance.violation import check, describe_exception
@@ -33,6 +40,7 @@ RETURNS: dict[Label, Any] = {
     Label.RETURN_TUPLE: (1, [2, 3]),
     Label.RETURN_SAMPLE: RETURN_SAMPLE,
     Label.CAPTURE: None,
+    **FALSY_RETURNS,
 }
 SUCCEEDED = sorted(RETURNS)
 
@@ -73,6 +81,17 @@ def test_return_value_is_json_round_trip(
 ) -> None:
     job, result = shared_batches.finished(label, api.form)
     _check_return_value(result, RETURNS[label], job.repro)
+
+
+@clause("SUCCESS-RETURN-VALUE")
+def test_awkward_text_returned(api: Api, shared_batches: SharedBatches) -> None:
+    """NUL, lone surrogates and astral characters come back unchanged, or the
+    task FAILED because the store cannot hold them ("n/a", reported)."""
+    job, result = shared_batches.finished(Label.RETURN_AWKWARD, api.form)
+    if result.status == FAILED:
+        errors = [error.exception_class_path for error in result.errors]
+        refused_not_applicable(RuntimeError(f"FAILED: {errors}"), "the return value")
+    _check_return_value(result, AWKWARD_RETURN, job.repro)
 
 
 @clause("SUCCESS-RETURN-VALUE")

@@ -227,3 +227,16 @@ def test_a_shared_na_reason_is_printed_once_with_its_clauses() -> None:
     assert (
         "(needs supports_priority)" in text
     )  # a reason of one clause stays in its row
+
+
+def test_a_family_says_which_situations_it_varied_where_a_clause_was_checked() -> None:
+    varied = Family("varied", "Varied family", "", variations=("odd names", "ties"))
+    report = _report()
+    for clause_id, family, outcome in (
+        ("VARIED-ONE", varied, PASS),
+        ("OTHER-ONE", Family("other", "Other", "", variations=("x",)), NA),
+    ):
+        report.record(_clause(clause_id, family), "test", outcome)
+    lines = report.terminal_lines()
+    assert lines[:2] == ["[Varied family]", "  varied: odd names; ties"]
+    assert "  varied: x" not in lines  # nothing of it checked
