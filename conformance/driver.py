@@ -15,11 +15,19 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from .lost import LOST, check_not_lost
+from .statuses import RUNNING
 from .support import Api, not_applicable
 from .violation import check, describe_exception
 
 if TYPE_CHECKING:
     from .adapters import Adapter
+
+
+#: Worker calls under way in this process (any driver, any thread): a result
+#: is only lost once no worker call that could still finish it is running.
+_IN_FLIGHT = {"calls": 0}
+_IN_FLIGHT_LOCK = threading.Lock()
 
 
 class WorkerStalled(BaseException):
@@ -112,6 +120,8 @@ class Driver:
         return self.adapter.timeout
 
     def _pass(self, queue_names: Sequence[str] | None) -> BaseException | None:
+        with _IN_FLIGHT_LOCK:
+            _IN_FLIGHT["calls"] += 1
         try:
             with time_limit(self.pass_limit):
                 self.adapter.run_ready(
@@ -124,7 +134,17 @@ class Driver:
             return exc
         except BaseException as exc:
             return exc
+        finally:
+            with _IN_FLIGHT_LOCK:
+                _IN_FLIGHT["calls"] -= 1
         return None
+
+    @property
+    def patience(self) -> float:
+        """How long to wait for a task once the worker has returned: the
+        timeout, and nothing once a task was lost (:mod:`conformance.lost`):
+        a worker that returned runs nothing more until it is called again."""
+        return 0.0 if self.worker_driven and LOST else self.adapter.timeout
 
     def run_checked(
         self, queue_names: Sequence[str] | None = None, *, repro: str = ""
@@ -141,10 +161,14 @@ class Driver:
 
         Returns None when the result could be observed, else why not (the
         backend cannot refresh: ``NotImplementedError``).
+
+        Worker-driven, a result still RUNNING at the end, when no worker call
+        is under way, is lost (:mod:`conformance.lost`): found once, at the
+        cost of one timeout; after that the kit no longer waits.
         """
         api = Api(form)
         if deadline is None:
-            deadline = time.monotonic() + self.adapter.timeout
+            deadline = time.monotonic() + self.patience
         delay = 0.005
         while True:
             # At least one refresh in the form under test, even when finished.
@@ -154,9 +178,12 @@ class Driver:
                 # A synchronous backend's result is final already.
                 return None if result.is_finished else describe_exception(exc)
             if result.is_finished or time.monotonic() > deadline:
-                return None
+                break
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
+        if self.worker_driven and result.status == RUNNING and not _IN_FLIGHT["calls"]:
+            LOST.add(result)
+        return None
 
     def finished(self, api: Api, task: Any, *args: Any) -> Any:
         """``task`` enqueued (in ``api``'s form), run and waited for: its result.
@@ -168,6 +195,7 @@ class Driver:
         result = api.enqueue(task, *args)
         self.run_checked()
         observable(self.settle(result, api.form), self.backend, task.name)
+        check_not_lost(result, what=task.name)
         if not result.is_finished:
             not_applicable(f"{task.name} did not finish within {self.adapter.timeout}s")
         return result

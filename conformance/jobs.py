@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from . import lost
 from .driver import Driver, WorkerStalled, check_worker_returned, observable
 from .result_comparison import result_fields, timestamp_problems
 from .statuses import FINISHED
@@ -128,7 +129,7 @@ class Job:
         check(
             result.is_finished and result.status in FINISHED,
             expected=f"{self.label}: the task finished (SUCCESSFUL or FAILED) after the worker ran",
-            observed=result_summary(result),
+            observed=lost.observed(result, result_summary(result)),
             repro=self.repro,
         )
         return result
@@ -165,7 +166,8 @@ class Batch:
 
     def execute(self) -> None:
         # One budget for the whole batch: the worker pass and the waiting.
-        deadline = time.monotonic() + self.driver.adapter.timeout
+        # (None once a task was lost: see Driver.patience.)
+        deadline = time.monotonic() + self.driver.patience
         self.worker_error = self.driver.run()
         # A worker that died left tasks behind: drain them (each run gets
         # further), so that they do not kill the worker runs of other clauses.

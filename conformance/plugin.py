@@ -63,6 +63,25 @@ _OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
         "Dotted path of callable(backend, queue_names) that runs ready tasks.",
         {},
     ),
+    (
+        "task-worker-command",
+        "A management command that runs ready tasks, e.g. "
+        "'db_worker --batch --queue-name={queues}' (placeholders {queues}, {queue}, "
+        "{backend}).",
+        {},
+    ),
+    (
+        "task-worker-command-all",
+        "The worker command when every queue is asked for (default: the "
+        "--task-worker-command without its queue placeholder words).",
+        {},
+    ),
+    (
+        "task-worker-command-mode",
+        "batch (the command exits when nothing is ready; default) or continuous "
+        "(the kit starts it, waits for the due tasks, stops it).",
+        {},
+    ),
     ("task-adapter", "Dotted path of a conformance.adapters.Adapter subclass.", {}),
     ("task-timeout", "Seconds to wait for a task to finish (default 10).", {}),
     ("task-report", "Write the conformance report to FILE (.json or .md).", {}),
@@ -358,6 +377,7 @@ def pytest_configure(config: pytest.Config) -> None:
         backend,
         adapter_path=_option(config, "task_adapter"),
         worker_path=_option(config, "task_worker"),
+        worker=_worker_command(config, timeout),
         timeout=timeout,
     )
     environment = Environment(backend=backend, adapter=adapter)
@@ -372,6 +392,35 @@ def pytest_configure(config: pytest.Config) -> None:
         ),
     )
     config.pluginmanager.register(_OutcomeRecorder(state), "conformance-outcomes")
+
+
+def _worker_command(config: pytest.Config, timeout: float) -> Any:
+    """``--task-worker-command``'s worker callable (None without it); every
+    mistake in it a one-line usage error."""
+    command = _option(config, "task_worker_command")
+    every_queue = _option(config, "task_worker_command_all")
+    mode = _option(config, "task_worker_command_mode")
+    if not command:
+        if every_queue or mode:
+            raise pytest.UsageError(
+                "--task-worker-command-all and --task-worker-command-mode need "
+                "--task-worker-command"
+            )
+        return None
+    if _option(config, "task_worker"):
+        raise pytest.UsageError(
+            "--task-worker and --task-worker-command: give one worker, not both"
+        )
+    from .adapters.command import CommandWorker, WorkerCommandError
+
+    try:
+        worker = CommandWorker(
+            command, every_queue=every_queue, mode=mode or "batch", timeout=timeout
+        )
+        worker.check()
+    except WorkerCommandError as exc:
+        raise pytest.UsageError(f"--task-worker-command: {exc}") from exc
+    return worker
 
 
 def _wanted_clauses(config: pytest.Config) -> set[str]:
@@ -576,6 +625,14 @@ def _report_violations_plainly(item: pytest.Item) -> None:
     setattr(item, "repr_failure", repr_failure)  # noqa: B010 - a method of one item
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The clause at hand: where a task found lost is reported."""
+    if _state(item.config) is not None:
+        from .lost import LOST
+
+        LOST.at_hand = clause_of(item) or ""
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
@@ -609,11 +666,15 @@ def pytest_runtest_makereport(
             if report.when != "call":
                 report.longrepr = _bug_report(item, clause, call.excinfo.value, rerun)
         else:
+            from .lost import LOST
+
+            cause = LOST.likely_cause()
             report.sections.insert(
                 0,
                 (
                     f"clause {clause.id} ({clause.level})",
-                    f"{clause.text}\nsource: {clause.source}\nrerun: {rerun}",
+                    f"{clause.text}\nsource: {clause.source}\nrerun: {rerun}"
+                    + (f"\n{cause}" if cause else ""),
                 ),
             )
         if clause.level == "SHOULD" and report.when == "call":
@@ -681,6 +742,8 @@ class BugReport(TerminalRepr):
 def _bug_report(
     item: pytest.Item, clause: Clause, violation: BaseException, rerun: str
 ) -> BugReport:
+    from .lost import LOST
+
     path, lineno, _ = item.location
     notes = "\n".join(getattr(violation, "__notes__", ()))
     text = "\n".join(
@@ -690,6 +753,7 @@ def _bug_report(
             f"source: {clause.source}",
             str(violation),
             notes,
+            LOST.likely_cause(str(violation)),
             f"test: {item.nodeid} ({path}:{(lineno or 0) + 1})",
             f"rerun: {rerun}",
         )

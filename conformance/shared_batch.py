@@ -155,6 +155,11 @@ class SharedBatches:
         return job, job.finished(self.backend)
 
     @property
+    def patience(self) -> float:
+        """:attr:`Driver.patience <conformance.driver.Driver.patience>`."""
+        return Driver(self.adapter, self.backend).patience
+
+    @property
     def rerun_error(self) -> BaseException | None:
         return self.group("main").rerun_error
 

@@ -175,6 +175,9 @@ def test_an_unknown_clause_in_the_file_is_a_usage_error(project: Path) -> None:
         "--task-adapter=no_such_module.Adapter",
         "--task-installed-apps=os.nope",
         "--task-timeout=soon",
+        "--task-worker-command=no_such_command --batch",
+        "--task-worker-command=check --queue={queus}",
+        "--task-worker-command-mode=continuous",
     ],
 )
 def test_a_bad_option_is_a_one_line_usage_error(tmp_path: Path, option: str) -> None:

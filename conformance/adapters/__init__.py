@@ -44,6 +44,10 @@ KNOWN_ADAPTERS: dict[str, str] = {
     "reference_backends.database.backend.DatabaseBackend": (
         "conformance.adapters.database.DatabaseAdapter"
     ),
+    # Third-party backends: imported only when one is under test.
+    "django_tasks_db.backend.DatabaseBackend": (
+        "conformance.adapters.django_tasks_db.DjangoTasksDbAdapter"
+    ),
 }
 
 
@@ -65,13 +69,20 @@ def adapter_for(
     *,
     adapter_path: str | None = None,
     worker_path: str | None = None,
+    worker: WorkerCallable | None = None,
     timeout: float = 10.0,
 ) -> Adapter:
-    """The adapter for ``backend``; explicit options win over the registry."""
+    """The adapter for ``backend``; explicit options win over the registry.
+
+    ``worker`` is a worker callable already made (``--task-worker-command``);
+    ``worker_path`` one to import (``--task-worker``). An adapter given a
+    worker runs it instead of its own.
+    """
     cls: type[Adapter] = (
         import_string(adapter_path)
         if adapter_path
         else adapter_class_for(type(backend))
     )
-    worker: WorkerCallable | None = import_string(worker_path) if worker_path else None
+    if worker_path:
+        worker = import_string(worker_path)
     return cls(worker=worker, timeout=timeout)

@@ -40,6 +40,26 @@ WorkerCallable = Callable[[Any, Sequence[str] | None], None]
 CAPABILITIES = ("selects_queues", "runs_in_other_threads", "runs_concurrently")
 
 
+def sibling_aliases(backend: Any, shares: Callable[[Any], bool]) -> list[str]:
+    """``backend``'s alias first, then every other ``TASKS`` alias whose
+    backend ``shares`` its storage.
+
+    The kit enqueues through several aliases of the backend under test
+    (``conformance-open-queues``, ``conformance-secondary``) and expects one
+    worker call to run them all: an adapter whose worker serves one alias at
+    a time serves each of these.
+    """
+    from django.conf import settings
+
+    from .. import compat
+
+    aliases = [backend.alias]
+    for alias in settings.TASKS:
+        if alias != backend.alias and shares(compat.task_backends[alias]):
+            aliases.append(alias)
+    return aliases
+
+
 class RecordAccessUnsupported(NotImplementedError):
     """The adapter cannot reach the backend's stored task records."""
 
@@ -153,7 +173,10 @@ class Adapter:
 
     def describe(self) -> str:
         parts = [type(self).__name__]
-        if self._worker is not None:
+        describe = getattr(self._worker, "describe", None)
+        if callable(describe):
+            parts.append(f"worker={describe()}")
+        elif self._worker is not None:
             name = getattr(self._worker, "__qualname__", repr(self._worker))
             parts.append(f"worker={getattr(self._worker, '__module__', '?')}.{name}")
         lacks = [name for name in CAPABILITIES if not getattr(self, name)]

@@ -13,11 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.conf import settings
-
 from reference_backends.database.backend import DatabaseBackend
 
-from .. import compat
+from . import base
 from .base import Adapter
 
 
@@ -27,6 +25,9 @@ class DatabaseAdapter(Adapter):
     record_access = True
 
     def run_ready(self, backend: Any, queue_names: Sequence[str] | None = None) -> None:
+        if self._worker is not None:  # --task-worker(-command) wins
+            super().run_ready(backend, queue_names)
+            return
         from reference_backends.database.worker import Worker
 
         Worker(
@@ -49,19 +50,11 @@ class DatabaseAdapter(Adapter):
 
 
 def sibling_aliases(backend: DatabaseBackend) -> list[str]:
-    """``backend``'s alias first, then every other alias sharing its table.
-
-    The kit enqueues through several aliases of the backend under test and
-    expects one ``run_ready`` to run them all.
-    """
-    aliases = [backend.alias]
-    for alias in settings.TASKS:
-        if alias == backend.alias:
-            continue
-        other = compat.task_backends[alias]
-        if (
+    """``backend``'s alias first, then every other alias sharing its table."""
+    return base.sibling_aliases(
+        backend,
+        lambda other: (
             isinstance(other, DatabaseBackend)
             and other.settings.database == backend.settings.database
-        ):
-            aliases.append(alias)
-    return aliases
+        ),
+    )

@@ -38,7 +38,7 @@ def _received(token: str, timeout: float) -> Any:
 def test_fixed_arguments(api: Api, shared_batches: SharedBatches) -> None:
     job = shared_batches.job(Label.CAPTURE, api.form)
     job.outcome(shared_batches.backend)
-    received = _received(job.token, shared_batches.adapter.timeout)
+    received = _received(job.token, shared_batches.patience)
     check_received(received, CAPTURE_ARGS, CAPTURE_KWARGS, repro=job.repro)
 
 
@@ -71,5 +71,5 @@ def test_arguments_property(api: Api, task_driver: Driver) -> None:
     task_driver.run_checked()
     for token, args, kwargs, _ in jobs:
         repro = f"tasks.capture.{api.name('enqueue')}('token', *{args!r}, **{kwargs!r})"
-        received = _received(token, task_driver.adapter.timeout)
+        received = _received(token, task_driver.patience)
         check_received(received, args, kwargs, repro=repro)

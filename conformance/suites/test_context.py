@@ -23,7 +23,7 @@ def _context(api: Api, shared_batches: SharedBatches) -> tuple[Job, dict[str, An
     __tracebackhide__ = True
     job = shared_batches.job(Label.CONTEXT, api.form)
     job.outcome(shared_batches.backend)
-    runs = evidence.await_runs(job.token, shared_batches.adapter.timeout)
+    runs = evidence.await_runs(job.token, shared_batches.patience)
     job.check(
         len(runs) >= 1,
         expected="the takes_context task ran and recorded its context",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from hypothesis import settings
@@ -18,9 +18,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from conformance import compat, evidence, tasks
+from conformance import compat, evidence, lost, tasks
 from conformance.adapters import Adapter
-from conformance.driver import Driver
+from conformance.driver import Driver, observable
 from conformance.jobs import new_token
 from conformance.statuses import FAILED, FINISHED, READY, RUNNING, SUCCESSFUL
 from conformance.support import FORMS, Api, answer_or_none, clause, not_applicable
@@ -336,6 +336,123 @@ def test_running_while_executing(
         not worker_errors or worker_errors[0] is None,
         expected="the worker runs the ready tasks",
         observed=describe_exception(worker_errors[0] if worker_errors else None),
+    )
+
+
+#: The stored path a record is given to go stale: its module no longer exists.
+STALE_PATH = "conformance.no_such_module.capture"
+#: Worker calls made: a task taken on each of them and never finished is
+#: claimed again and again.
+CALLS = 3
+
+
+def _endings(backend: Any) -> dict[str, tuple[Any, tuple[Any, ...]]]:
+    """Every way a task can end, coroutine tasks too where the backend runs them."""
+    endings: dict[str, tuple[Any, tuple[Any, ...]]] = {
+        "returns": (tasks.noop, ()),
+        "raises": (tasks.fail, ()),
+        "raises-SystemExit": (tasks.raise_exception, ("SystemExit", "exit")),
+    }
+    if getattr(backend, "supports_async_task", False):
+        from conformance import async_tasks
+
+        endings["coroutine-returns"] = (async_tasks.async_echo, (1,))
+        endings["coroutine-raises"] = (async_tasks.async_fail, ())
+    return endings
+
+
+@dataclass
+class _Taken:
+    """A task given to the worker, and what it was after each worker call."""
+
+    result: Any
+    stale: bool = False
+    seen: list[tuple[Any, int]] = field(default_factory=list)
+    #: Why it could not be observed (another clause's finding).
+    unobservable: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.seen) and self.seen[-1][0] in FINISHED
+
+    def stuck(self) -> str:
+        """How it is stuck, or "" if it is not."""
+        if not self.seen or self.finished:
+            return ""
+        status, attempts = self.seen[-1]
+        if status == RUNNING:
+            return lost.observed(
+                self.result, f"left RUNNING after {len(self.seen)} worker calls"
+            )
+        if attempts > self.seen[0][1]:
+            return (
+                f"claimed again on every call and never finished: attempts "
+                f"{' -> '.join(str(a) for _, a in self.seen)}, now {status}"
+            )
+        return ""
+
+
+def _observe(entry: _Taken, api: Api, driver: Driver, first: bool) -> None:
+    """Refresh ``entry`` (the first time, waiting as for any result). A stale
+    record gets its good path back while it is read: its status is the
+    worker's doing, whether or not get_result can describe a missing task."""
+    adapter, backend = driver.adapter, driver.backend
+    if entry.stale:
+        adapter.set_task_path(backend, entry.result.id, tasks.capture.module_path)
+    try:
+        if first:
+            observable(driver.settle(entry.result, api.form), backend, "the task")
+        else:
+            api.refresh(entry.result)
+    except Exception as exc:
+        entry.unobservable = describe_exception(exc)
+        return
+    finally:
+        if entry.stale:
+            adapter.set_task_path(backend, entry.result.id, STALE_PATH)
+    entry.seen.append((entry.result.status, entry.result.attempts))
+
+
+@clause("LIFECYCLE-NOTHING-LEFT-RUNNING")
+def test_nothing_left_running(
+    api: Api, task_adapter: Adapter, task_backend: Any
+) -> None:
+    driver = Driver(task_adapter, task_backend)
+    taken = {
+        label: _Taken(api.enqueue(task, *args))
+        for label, (task, args) in _endings(task_backend).items()
+    }
+    if task_adapter.record_access:
+        result = api.enqueue(tasks.capture, new_token())
+        task_adapter.set_task_path(task_backend, result.id, STALE_PATH)
+        taken["stale-path"] = _Taken(result, stale=True)
+    for call in range(CALLS):
+        # A worker call that raises is FAILURE-BASE-EXCEPTION's finding (and
+        # SECURITY-WORKER-SURVIVES'); here only what it left behind counts.
+        driver.run()
+        for entry in taken.values():
+            if not entry.finished and not entry.unobservable:
+                _observe(entry, api, driver, first=call == 0)
+    stuck = {label: entry.stuck() for label, entry in taken.items() if entry.stuck()}
+    # Tasks found lost in other clauses of this run were left RUNNING too.
+    stuck.update(
+        {
+            f"earlier in this run, {task.task}": f"result {task.result_id} lost "
+            f"under {task.clause or 'a clause'}"
+            for task in lost.LOST.all()
+            if task.result_id not in {entry.result.id for entry in taken.values()}
+        }
+    )
+    check(
+        not stuck,
+        expected="once the worker has returned, every task it took is SUCCESSFUL or "
+        "FAILED (or READY for a retry a later call finishes): never left RUNNING, "
+        "never claimed on every call",
+        observed="; ".join(f"{label}: {how}" for label, how in stuck.items()),
+        repro=(
+            f"# {', '.join(taken)}: each enqueued with {api.name('enqueue')}, then:\n"
+            f"# run the worker {CALLS} times, refresh() after each"
+        ),
     )
 
 

@@ -82,11 +82,23 @@ def _bad_records(task_adapter: Adapter, task_backend: Any) -> BadRecords:
         return bad
     driver = Driver(task_adapter, task_backend)
     bad.worker_error = driver.run()
-    for label, result in [*bad.results.items(), ("control", control)]:
+    for label, result in bad.results.items():
+        # What the worker left is read with the record's own path back in
+        # place: whether get_result can describe a bad path is another
+        # clause's (SECURITY-GET-RESULT-NO-IMPORT-ERROR, from the lookups).
+        good = (tasks.echo if label in TAMPERED else tasks.capture).module_path
+        task_adapter.set_task_path(task_backend, result.id, good)
         try:
             driver.settle(result)
         except Exception as exc:
             bad.lookups[f"{label}, refresh"] = exc
+        finally:
+            bad_path = {**TAMPERED, **MISSING}[label]
+            task_adapter.set_task_path(task_backend, result.id, bad_path)
+    try:
+        driver.settle(control)
+    except Exception as exc:
+        bad.lookups["control, refresh"] = exc
     for label in MISSING:
         bad.lookups[f"{label}, after the run"] = _lookup(
             task_backend, bad.results[label].id

@@ -21,7 +21,7 @@ from django.utils.crypto import get_random_string
 from django.utils.module_loading import import_string
 
 from conformance import compat
-from tests.memory_backend import MemoryBackend, UnresolvableTask
+from tests.memory_backend import MemoryBackend, UnresolvableTask, iter_records
 
 from .expect import Expect
 
@@ -685,7 +685,8 @@ class GetResultLeaksImportError(MemoryBackend):
 
     expect = Expect(
         "security",
-        warns={"SECURITY-GET-RESULT-NO-IMPORT-ERROR", "SECURITY-MISSING-TASK-FAILS"},
+        # The record did end FAILED: only get_result's ImportError is reported.
+        warns={"SECURITY-GET-RESULT-NO-IMPORT-ERROR"},
         options=ADAPTER,
     )
 
@@ -717,6 +718,39 @@ class OnlyCatchesException(MemoryBackend):
         if error is not None and not isinstance(error, Exception):
             raise error
         super().finish(record, error)
+
+
+class ReclaimsStaleRows(MemoryBackend):
+    """A record whose task no longer imports is left RUNNING, and the next
+    worker call claims it again ("recovering" it), for ever: every call
+    returns, the good tasks all run, only that record never finishes.
+
+    Before LIFECYCLE-NOTHING-LEFT-RUNNING the kit saw only the SHOULD clause
+    that such a record ends FAILED.
+    """
+
+    expect = Expect(
+        "lifecycle",
+        "security",
+        fails={"LIFECYCLE-NOTHING-LEFT-RUNNING"},
+        warns={"SECURITY-MISSING-TASK-FAILS"},
+        options=(*ADAPTER, "--task-timeout=1"),
+    )
+
+    def finish(
+        self, record: dict[str, Any], error: BaseException | None = None
+    ) -> None:
+        if isinstance(error, UnresolvableTask) and isinstance(
+            error.__cause__, ImportError
+        ):
+            return  # left RUNNING: "a later call will retry it"
+        super().finish(record, error)
+
+    def run_ready(self, queue_names: Sequence[str] | None = None) -> int:
+        for record in iter_records(self):
+            if record["status"] == RUNNING:
+                self.store.mark_ready(self.ready_name(record))  # claimed again
+        return super().run_ready(queue_names)
 
 
 class NonAtomicClaim(MemoryBackend):

@@ -14,9 +14,12 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from tests.memory_backend import MemoryBackend
+from conformance import compat
+from tests.memory_backend import MemoryBackend, iter_records
 
 from .expect import Expect
+
+RUNNING = compat.TaskResultStatus.RUNNING.value
 
 
 def _worker(name: str) -> str:
@@ -163,3 +166,41 @@ class ThreadBoundUndeclared(_ThreadBound):
         fails={"SUCCESS-EXACTLY-ONCE"},
         options=(_worker("run_in_this_thread_silently"),),
     )
+
+
+# -- a worker that one task jams for good --------------------------------------
+class JammedBySystemExit(MemoryBackend):
+    """SystemExit from a task escapes the worker and leaves the task RUNNING;
+    from then on the worker believes it is busy and runs nothing (a single-slot
+    worker whose slot never frees). One root cause: the kit reports the lost
+    task once, and names it as the likely cause of the clauses that fail after
+    it (tests/test_lost_tasks.py), without waiting out the timeout in each."""
+
+    expect = Expect(
+        "failure",
+        fails={
+            "FAILURE-BASE-EXCEPTION",
+            "FAILURE-ERRORS",
+            "FAILURE-EXCEPTION-CLASS",
+            "FAILURE-STATUS",
+            "FAILURE-TIMESTAMPS",
+            "FAILURE-TRACEBACK",
+        },
+        options=(_worker("run_until_jammed"), "--task-timeout=1"),
+    )
+
+    def finish(
+        self, record: dict[str, Any], error: BaseException | None = None
+    ) -> None:
+        if error is not None and not isinstance(error, Exception):
+            raise error  # the worker dies; the record stays RUNNING
+        super().finish(record, error)
+
+    def run_ready(self, queue_names: Sequence[str] | None = None) -> int:
+        if any(record["status"] == RUNNING for record in iter_records(self)):
+            return 0  # "still busy"
+        return super().run_ready(queue_names)
+
+
+def run_until_jammed(backend: Any, queue_names: Sequence[str] | None = None) -> None:
+    backend.run_ready(queue_names)

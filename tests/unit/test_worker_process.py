@@ -1,0 +1,70 @@
+"""A worker in a process of its own: started, noticed when it dies, stopped."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+
+from conformance.worker_process import (
+    WorkerDied,
+    WorkerProcess,
+    kit_environment,
+    wait_until,
+)
+
+
+def _python(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+#: A worker that only stops when killed: SIGTERM ignored.
+STUBBORN = _python(
+    "import signal, time\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "print('ready', flush=True)\n"
+    "time.sleep(60)\n"
+)
+
+
+def test_a_worker_that_ignores_sigterm_is_killed_after_the_grace() -> None:
+    with WorkerProcess(STUBBORN, stop_grace=0.5) as process:
+        assert wait_until(lambda: "ready" in process.tail(), [process], 10)
+        started = time.monotonic()
+        status = process.stop()
+    assert process.killed
+    assert status < 0  # ended by a signal
+    assert time.monotonic() - started < 5
+
+
+def test_a_worker_that_exits_while_waited_for_has_died() -> None:
+    dying = WorkerProcess(_python("print('bye'); raise SystemExit(3)"))
+    with (
+        dying as process,
+        pytest.raises(WorkerDied, match=r"exited with status 3[\s\S]*bye"),
+    ):
+        wait_until(lambda: False, [process], 10)
+
+
+def test_waiting_ends_at_the_timeout_with_the_worker_alive() -> None:
+    with WorkerProcess(STUBBORN, stop_grace=0.5) as process:
+        assert wait_until(lambda: False, [process], 0.2) is False
+        assert process.exited() is None
+
+
+def test_a_batch_worker_still_running_at_its_bound_is_stopped() -> None:
+    with WorkerProcess(STUBBORN, stop_grace=0.5) as process:
+        with pytest.raises(WorkerDied, match=r"still running after 0\.2 s"):
+            process.run_to_end(0.2)
+        assert process.exited() is not None
+
+
+def test_worker_processes_inherit_the_run_and_its_import_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", "/somewhere/else")
+    env = kit_environment()
+    paths = env["PYTHONPATH"].split(":")
+    assert paths[-1] == "/somewhere/else"
+    assert set(p for p in sys.path if p) <= set(paths)
