@@ -44,6 +44,8 @@ KNOWN_ADAPTERS: dict[str, str] = {
     "reference_backends.database.backend.DatabaseBackend": (
         "conformance.adapters.database.DatabaseAdapter"
     ),
+    # Third-party backends: their packages are imported only when under test.
+    "django_tasks_rq.backend.RQBackend": "conformance.adapters.rq.RQAdapter",
 }
 
 
