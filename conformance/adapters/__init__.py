@@ -46,6 +46,12 @@ KNOWN_ADAPTERS: dict[str, str] = {
     ),
     # Third-party backends: their packages are imported only when under test.
     "django_tasks_rq.backend.RQBackend": "conformance.adapters.rq.RQAdapter",
+    "django_tasks_celery.backend.CeleryBackend": (
+        "conformance.adapters.celery_backends.DjangoTasksCeleryAdapter"
+    ),
+    "django_tasks_fennel.backend.CeleryBackend": (
+        "conformance.adapters.celery_backends.FennelAdapter"
+    ),
 }
 
 

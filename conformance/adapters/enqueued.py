@@ -54,6 +54,7 @@ class EnqueuedLog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[str, Enqueued] = {}
+        self._all: set[str] = set()
         self._signals: list[Any] = []
 
     def listen(self) -> None:
@@ -79,16 +80,20 @@ class EnqueuedLog:
         )
         with self._lock:
             self._entries[entry.id] = entry
+            self._all.add(entry.id)
 
     def entries(self) -> list[Enqueued]:
+        """What was heard and not forgotten (not known to be finished)."""
         with self._lock:
             return list(self._entries.values())
 
     def forget(self, ids: set[str]) -> None:
+        """Nothing to wait for any more (:meth:`all_ids` keeps them)."""
         with self._lock:
             for result_id in ids:
                 self._entries.pop(result_id, None)
 
-    def ids(self) -> set[str]:
+    def all_ids(self) -> set[str]:
+        """Every id heard, forgotten or not."""
         with self._lock:
-            return set(self._entries)
+            return set(self._all)

@@ -55,6 +55,8 @@ class RQAdapter(Adapter):
         #: What the run enqueues, deleted by :meth:`close`.
         self.enqueued = EnqueuedLog()
         self.enqueued.listen()
+        #: The queues a worker was started on, emptied of the run's jobs by close().
+        self.queues_used: set[str] = set()
 
     def run_ready(self, backend: Any, queue_names: Sequence[str] | None = None) -> None:
         if self._worker is not None:
@@ -66,7 +68,12 @@ class RQAdapter(Adapter):
         worker = django_rq.get_worker(
             *names, job_class=Job, worker_class=_worker_class()
         )
-        worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
+        self.queues_used.update(names)
+        try:
+            worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
+        finally:
+            # A dead worker's key would linger for a minute: this one is ours.
+            worker.connection.delete(worker.key)
 
     def set_task_path(self, backend: Any, result_id: str, path: str) -> None:
         import django_rq
@@ -83,7 +90,8 @@ class RQAdapter(Adapter):
     def close(self, backend: Any) -> None:
         self.enqueued.stop()
         try:
-            delete_jobs(self.enqueued.ids())
+            delete_jobs(self.enqueued.all_ids())
+            forget_empty_queues(self.queues_used)
         except Exception:  # a Redis gone away: nothing more to remove
             return
 
@@ -104,3 +112,27 @@ def delete_jobs(ids: set[str]) -> None:
         except NoSuchJobError:
             continue
         job.delete(remove_from_queue=True)
+
+
+#: The registries of an RQ queue, by their attribute names.
+REGISTRIES = (
+    "started_job_registry",
+    "finished_job_registry",
+    "failed_job_registry",
+    "deferred_job_registry",
+    "scheduled_job_registry",
+    "canceled_job_registry",
+)
+
+
+def forget_empty_queues(names: set[str]) -> None:
+    """Remove these queues from RQ's list of queues where nothing is left in
+    them (a queue someone else still uses keeps its place)."""
+    import django_rq
+
+    for name in names:
+        queue = django_rq.get_queue(name)
+        if queue.is_empty() and all(
+            getattr(queue, registry).count == 0 for registry in REGISTRIES
+        ):
+            queue.delete(delete_jobs=False)

@@ -1,0 +1,82 @@
+"""A Celery worker for the kit: ``python -m conformance.adapters.celery_worker``.
+
+Started by :class:`conformance.adapters.celery.CeleryAdapter`, with the kit's
+environment (``DJANGO_SETTINGS_MODULE`` and ``CONFORMANCE_SETTINGS_FILE``):
+it sets Django up with the run's settings, imports the kit's tasks (a Celery
+worker runs only the tasks registered when it starts), finds the backend's
+Celery app and runs ``celery worker`` on exactly the queues it is given.
+
+Arguments: ``APP QUEUES HOSTNAME``. ``APP`` is the dotted path of the
+Celery app, or empty for the app that is current once Django is set up
+(what a backend that asks ``celery.current_app`` uses); ``QUEUES`` is a
+comma-separated list.
+
+The pool is ``solo``: one task at a time, in the order the worker receives
+them, in the worker process itself (what the worker protocol asks for, and
+the quickest to start). A task that kills that process kills the worker,
+as it would in a solo deployment: the adapter notices.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+
+def celery_app(path: str) -> Any:
+    """The Celery app at ``path``, or the current one (after Django set-up)."""
+    if path:
+        from django.utils.module_loading import import_string
+
+        return import_string(path)
+    from celery import current_app
+
+    return current_app._get_current_object()
+
+
+def worker_argv(queues: str, hostname: str) -> list[str]:
+    return [
+        "worker",
+        "--queues",
+        queues,
+        "--hostname",
+        hostname,
+        "--pool",
+        "solo",
+        "--concurrency",
+        "1",
+        "--prefetch-multiplier",
+        "1",
+        # A worker of its own: no chatter with (or waiting for) other workers.
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "--loglevel",
+        "WARNING",
+    ]
+
+
+def main(argv: list[str]) -> None:
+    app_path, queues, hostname = argv
+    import django
+
+    django.setup()
+    import conformance.tasks  # noqa: F401  (registers the kit's tasks)
+
+    app = celery_app(app_path)
+    quick_to_stop(app)
+    app.worker_main(worker_argv(queues, hostname))
+
+
+def quick_to_stop(app: Any) -> None:
+    """On a Redis broker, wait 0.1 s for a message instead of 1 s: a warm
+    shutdown waits for that wait to end, and the kit stops a worker after
+    every run of due tasks. Nothing else of the app's configuration changes."""
+    if str(app.conf.broker_url or "").startswith(("redis://", "rediss://")):
+        options = dict(app.conf.broker_transport_options or {})
+        options.setdefault("polling_interval", 0.1)
+        app.conf.broker_transport_options = options
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
