@@ -7,15 +7,19 @@ due itself. Every call of :meth:`CeleryAdapter.run_ready`:
    :mod:`conformance.adapters.enqueued`) that are in the requested queues,
    due (``run_after`` unset or passed) and not finished as the backend's own
    ``get_result`` reports them. None: it returns at once, no worker started;
-2. starts a Celery worker process on exactly those queues
-   (:mod:`conformance.adapters.celery_worker`, the run's settings);
+2. has a Celery worker process serve exactly those queues
+   (:mod:`conformance.adapters.celery_worker`, the run's settings): the
+   standby booted after the previous call, told to consume them, or a
+   worker started on them (:mod:`conformance.adapters.celery_process`);
 3. waits until ``get_result`` reports each of those tasks finished, polling;
-4. stops the worker: SIGTERM (Celery's warm shutdown: the messages it
+4. tells the worker to stop consuming (acknowledged), returns, and stops it
+   in the background: SIGTERM (Celery's warm shutdown: the messages it
    reserved and did not start, deferred ones included, go back to the
    broker), then SIGKILL after :attr:`CeleryAdapter.stop_timeout` seconds.
+   ``close`` waits for every worker to be gone.
 
-A worker that exits while tasks are due (a task that raised ``SystemExit``
-in the solo pool) is noticed at the next poll: the call stops waiting and
+A worker that exits while tasks are due (killed, or a task that ended its
+process) is noticed at the next poll: the call stops waiting and
 raises :class:`WorkerDied`, with the end of the worker's log. Tasks it left
 RUNNING are not waited for again (nor settled: what the backend shows is the
 finding). When no task finishes for :attr:`Adapter.timeout` seconds (after
@@ -24,8 +28,8 @@ the tasks still unfinished are never waited for again: a task that never
 finishes costs one timeout, once.
 
 ``close`` removes what the run left in the broker: its queues are purged of
-the run's messages (deferred tasks would otherwise stay for ever) and the
-results of the tasks it enqueued are forgotten.
+the run's messages (deferred tasks would otherwise stay for ever), the
+results of the tasks it enqueued are forgotten, and the standby is stopped.
 
 Subclasses say how the backend names its Celery app and queues
 (:mod:`conformance.adapters.celery_backends`).
@@ -33,30 +37,22 @@ Subclasses say how the backend names its Celery app and queues
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from .base import Adapter
+from .celery_process import WorkerDied, WorkerProcess
 from .enqueued import EnqueuedLog
+
+__all__ = ["CeleryAdapter", "WorkerDied"]
 
 #: Seconds a worker may take to start and take its first task.
 START_ALLOWANCE = 30.0
 #: Seconds between two looks at the results being waited for.
 POLL_INTERVAL = 0.05
-
-
-class WorkerDied(RuntimeError):
-    """The Celery worker process exited while tasks were still due."""
 
 
 class CeleryAdapter(Adapter):
@@ -69,6 +65,12 @@ class CeleryAdapter(Adapter):
     runs_concurrently = True
     #: Seconds a stopping worker gets to finish (warm shutdown) before SIGKILL.
     stop_timeout = 10.0
+    #: Keep a worker booted ahead of the next call (see celery_process).
+    standby = True
+    #: Celery's own default pool, as deployed: a task runs in a child
+    #: process, so one that raises SystemExit (or kills its process) costs
+    #: the child, and the worker records what became of the task.
+    pool = "prefork"
 
     def __init__(self, worker: Any = None, timeout: float = 10.0) -> None:
         super().__init__(worker=worker, timeout=timeout)
@@ -76,8 +78,12 @@ class CeleryAdapter(Adapter):
         self.enqueued.listen()
         self.queues_used: set[str] = set()
         self.worker_starts = 0
-        #: The worker processes running now (one per call in progress).
-        self.processes: set[subprocess.Popen[bytes]] = set()
+        #: The worker processes serving calls now (one per call in progress).
+        self.processes: set[Any] = set()
+        #: The queue standbys wait on: nothing is ever sent to it.
+        self.standby_queue = "conformance-standby"
+        self._standby: WorkerProcess | None = None
+        self._stoppers: list[threading.Thread] = []
         self._lock = threading.Lock()
 
     # -- what a backend says -----------------------------------------------
@@ -109,19 +115,56 @@ class CeleryAdapter(Adapter):
         with self._lock:
             self.queues_used.update(queues)
             self.worker_starts += 1
-        log = Path(tempfile.mkstemp(prefix="celery-worker-", suffix=".log")[1])
+        worker = self._worker_for(backend, queues)
+        with self._lock:
+            self.processes.add(worker.process)
         try:
-            process = self._start(backend, queues, log)
-            with self._lock:
-                self.processes.add(process)
-            try:
-                self._wait(backend, set(due), process, log)
-            finally:
-                stop(process, self.stop_timeout)
-                with self._lock:
-                    self.processes.discard(process)
+            self._wait(backend, set(due), worker)
         finally:
-            log.unlink(missing_ok=True)
+            self._retire(backend, worker, queues)
+            self._prepare_standby(backend)
+
+    def _retire(self, backend: Any, worker: WorkerProcess, queues: list[str]) -> None:
+        """No new message for ``worker``; stopped in the background (bounded)."""
+        try:
+            if worker.alive:
+                worker.release(self.celery_app(backend), queues)
+        except Exception:
+            worker.stop(self.stop_timeout)  # cannot tell it: stop it now
+        stopper = threading.Thread(
+            target=self._stop, args=(worker,), name="conformance-celery-stop"
+        )
+        with self._lock:
+            self._stoppers.append(stopper)
+        stopper.start()
+
+    def _stop(self, worker: WorkerProcess) -> None:
+        try:
+            worker.stop(self.stop_timeout)
+        finally:
+            with self._lock:
+                self.processes.discard(worker.process)
+
+    def _worker_for(self, backend: Any, queues: list[str]) -> WorkerProcess:
+        """The standby, told to serve ``queues``; else a worker started on them."""
+        with self._lock:
+            standby, self._standby = self._standby, None
+        if standby is not None:
+            try:
+                standby.serve(self.celery_app(backend), queues, START_ALLOWANCE)
+                return standby
+            except Exception:
+                standby.stop(self.stop_timeout)  # a fresh worker instead
+        return WorkerProcess.start(self.app_path(backend), queues, self.pool)
+
+    def _prepare_standby(self, backend: Any) -> None:
+        if not self.standby:
+            return
+        with self._lock:
+            if self._standby is None:
+                self._standby = WorkerProcess.start(
+                    self.app_path(backend), [self.standby_queue], self.pool
+                )
 
     def due(self, backend: Any, queue_names: Sequence[str] | None) -> dict[str, str]:
         """Result id -> Django queue of each task due now and not finished."""
@@ -148,33 +191,7 @@ class CeleryAdapter(Adapter):
             return "unknown"
         return "finished" if result.is_finished else str(result.status)
 
-    def _start(
-        self, backend: Any, queues: list[str], log: Path
-    ) -> subprocess.Popen[bytes]:
-        hostname = f"conformance-{uuid.uuid4().hex[:12]}@%h"
-        with log.open("wb") as sink:
-            return subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "conformance.adapters.celery_worker",
-                    self.app_path(backend),
-                    ",".join(queues),
-                    hostname,
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                env=os.environ.copy(),
-            )
-
-    def _wait(
-        self,
-        backend: Any,
-        waiting: set[str],
-        process: subprocess.Popen[bytes],
-        log: Path,
-    ) -> None:
+    def _wait(self, backend: Any, waiting: set[str], worker: WorkerProcess) -> None:
         deadline = time.monotonic() + START_ALLOWANCE + self.timeout
         while waiting:
             statuses = {rid: self._status(backend, rid) for rid in waiting}
@@ -184,15 +201,13 @@ class CeleryAdapter(Adapter):
                 waiting -= done
                 deadline = time.monotonic() + self.timeout
                 continue
-            if process.poll() is not None:
+            if not worker.alive:
                 # Tasks it took stay RUNNING for ever: never wait for them again.
                 lost = {rid for rid, s in statuses.items() if s == "RUNNING"}
                 self.enqueued.forget(lost)
-                raise WorkerDied(
-                    f"the Celery worker exited with status {process.returncode} "
+                raise worker.died(
                     f"while {len(waiting)} task(s) were due"
                     + (f", {len(lost)} of them left RUNNING" if lost else "")
-                    + f"; its log ends:\n{tail(log)}"
                 )
             if time.monotonic() > deadline:
                 # Given up once: a later call does not wait for them again.
@@ -203,6 +218,14 @@ class CeleryAdapter(Adapter):
     # -- the end of the run --------------------------------------------------
     def close(self, backend: Any) -> None:
         self.enqueued.stop()
+        with self._lock:
+            standby, self._standby = self._standby, None
+        if standby is not None:
+            standby.stop(self.stop_timeout)
+        with self._lock:
+            stoppers, self._stoppers = self._stoppers, []
+        for stopper in stoppers:
+            stopper.join()  # every worker process is gone when the run ends
         try:
             self.remove_leftovers(backend)
         except Exception:  # a broker gone away: nothing more to remove
@@ -219,28 +242,10 @@ class CeleryAdapter(Adapter):
             channel = connection.default_channel
             for queue in sorted(queues):
                 channel.queue_purge(queue)
+            # The standbys' queue held nothing: its declaration goes too.
+            channel.queue_delete(self.standby_queue)
         for result_id in self.enqueued.all_ids():
             app.backend.forget(result_id)
 
     def describe(self) -> str:
         return f"{type(self).__name__} (a Celery worker process per run of due tasks)"
-
-
-def stop(process: subprocess.Popen[bytes], timeout: float) -> None:
-    """SIGTERM (warm shutdown), then SIGKILL: the process is gone on return."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def tail(log: Path, lines: int = 15) -> str:
-    try:
-        text = log.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:]) or "(empty)"

@@ -6,15 +6,13 @@ it sets Django up with the run's settings, imports the kit's tasks (a Celery
 worker runs only the tasks registered when it starts), finds the backend's
 Celery app and runs ``celery worker`` on exactly the queues it is given.
 
-Arguments: ``APP QUEUES HOSTNAME``. ``APP`` is the dotted path of the
+Arguments: ``APP QUEUES HOSTNAME POOL``. ``APP`` is the dotted path of the
 Celery app, or empty for the app that is current once Django is set up
 (what a backend that asks ``celery.current_app`` uses); ``QUEUES`` is a
-comma-separated list.
+comma-separated list; ``POOL`` is Celery's ``--pool``.
 
-The pool is ``solo``: one task at a time, in the order the worker receives
-them, in the worker process itself (what the worker protocol asks for, and
-the quickest to start). A task that kills that process kills the worker,
-as it would in a solo deployment: the adapter notices.
+One task at a time (``--concurrency 1``, one message prefetched), in the
+order the worker receives them: what the worker protocol asks for.
 """
 
 from __future__ import annotations
@@ -34,7 +32,7 @@ def celery_app(path: str) -> Any:
     return current_app._get_current_object()
 
 
-def worker_argv(queues: str, hostname: str) -> list[str]:
+def worker_argv(queues: str, hostname: str, pool: str) -> list[str]:
     return [
         "worker",
         "--queues",
@@ -42,7 +40,7 @@ def worker_argv(queues: str, hostname: str) -> list[str]:
         "--hostname",
         hostname,
         "--pool",
-        "solo",
+        pool,
         "--concurrency",
         "1",
         "--prefetch-multiplier",
@@ -57,7 +55,7 @@ def worker_argv(queues: str, hostname: str) -> list[str]:
 
 
 def main(argv: list[str]) -> None:
-    app_path, queues, hostname = argv
+    app_path, queues, hostname, pool = argv
     import django
 
     django.setup()
@@ -65,7 +63,7 @@ def main(argv: list[str]) -> None:
 
     app = celery_app(app_path)
     quick_to_stop(app)
-    app.worker_main(worker_argv(queues, hostname))
+    app.worker_main(worker_argv(queues, hostname, pool))
 
 
 def quick_to_stop(app: Any) -> None:

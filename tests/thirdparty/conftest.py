@@ -20,11 +20,15 @@ import pytest
 from tests.database.redis_server import RedisServer, redis_for_tests
 from tests.kit_runner import REPO_ROOT
 
+#: One line per kit run (its time, what it left in Redis), shown at the end.
+FIGURES: list[str] = []
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.path.is_relative_to(REPO_ROOT / "tests" / "thirdparty"):
-            item.add_marker(pytest.mark.redis)
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("third-party kit runs")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

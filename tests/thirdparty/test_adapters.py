@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.thirdparty.conftest import keys, needs, run_scenario
+
+pytestmark = pytest.mark.redis
 
 
 def test_rq_worker_runs_only_the_requested_queues(redis_url: str) -> None:
