@@ -17,7 +17,11 @@ order the worker receives them: what the worker protocol asks for.
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
+import time
 from typing import Any
 
 
@@ -63,7 +67,23 @@ def main(argv: list[str]) -> None:
 
     app = celery_app(app_path)
     quick_to_stop(app)
+    stop_with_parent()
     app.worker_main(worker_argv(queues, hostname, pool))
+
+
+def stop_with_parent(interval: float = 0.5, grace: float = 10.0) -> None:
+    """A kit that dies (killed, interrupted twice) leaves no worker behind:
+    once this process's parent is gone, a warm shutdown, then exit."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(grace)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="conformance-parent-watch", daemon=True).start()
 
 
 def quick_to_stop(app: Any) -> None:
