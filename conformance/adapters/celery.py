@@ -105,13 +105,15 @@ class CeleryAdapter(Adapter):
         if self._worker is not None:
             return super().run_ready(backend, queue_names)
         due = self.due(backend, queue_names)
-        if not due:
-            return
+        names = set(due.values()) | set(backend.queues or ())
         queues = sorted(
-            {self.celery_queue(backend, name) for name in due.values()}
+            {self.celery_queue(backend, name) for name in names} | self.queues_used
             if queue_names is None
             else {self.celery_queue(backend, name) for name in queue_names}
         )
+        app = self.celery_app(backend)
+        if not due and not messages_waiting(app, queues):
+            return
         with self._lock:
             self.queues_used.update(queues)
             self.worker_starts += 1
@@ -120,6 +122,7 @@ class CeleryAdapter(Adapter):
             self.processes.add(worker.process)
         try:
             self._wait(backend, set(due), worker)
+            self._drain(app, queues, worker)
         finally:
             self._retire(backend, worker, queues)
             self._prepare_standby(backend)
@@ -215,6 +218,17 @@ class CeleryAdapter(Adapter):
                 return
             time.sleep(POLL_INTERVAL)
 
+    def _drain(self, app: Any, queues: list[str], worker: WorkerProcess) -> None:
+        """Until the queues hold no message and the worker runs none, nor holds
+        one to run now: a message the kit did not hear of (an ``enqueue`` that
+        raised after sending it) is due too. Deferred messages the worker holds
+        for later do not count. Bounded by the timeout."""
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline and worker.alive:
+            if not messages_waiting(app, queues) and worker.idle(app):
+                return
+            time.sleep(POLL_INTERVAL)
+
     # -- the end of the run --------------------------------------------------
     def close(self, backend: Any) -> None:
         self.enqueued.stop()
@@ -244,8 +258,31 @@ class CeleryAdapter(Adapter):
                 channel.queue_purge(queue)
             # The standbys' queue held nothing: its declaration goes too.
             channel.queue_delete(self.standby_queue)
-        for result_id in self.enqueued.all_ids():
+        for result_id in self.result_ids():
             app.backend.forget(result_id)
+
+    def result_ids(self) -> set[str]:
+        """Every task id of the run: heard enqueued, or received by a worker."""
+        from .celery_worker import received_log
+
+        try:
+            lines = received_log().read_text(encoding="utf-8").split()
+        except OSError:
+            lines = []
+        return self.enqueued.all_ids() | set(lines)
 
     def describe(self) -> str:
         return f"{type(self).__name__} (a Celery worker process per run of due tasks)"
+
+
+def messages_waiting(app: Any, queues: list[str]) -> int:
+    """Messages in the broker's ``queues``, taken by no worker yet."""
+    total = 0
+    with app.connection_for_read() as connection:
+        channel = connection.default_channel
+        for queue in queues:
+            try:
+                total += channel.queue_declare(queue=queue, passive=True).message_count
+            except Exception:  # a queue that was never declared holds nothing
+                continue
+    return total

@@ -44,6 +44,6 @@ class FennelAdapter(CeleryAdapter):
     def remove_leftovers(self, backend: Any) -> None:
         super().remove_leftovers(backend)
         results = self.celery_app(backend).backend
-        for result_id in self.enqueued.all_ids():
+        for result_id in self.result_ids():
             for prefix in self.SIDE_KEYS:
                 results.delete(f"{prefix}{result_id}".encode())

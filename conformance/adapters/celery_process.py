@@ -95,6 +95,16 @@ class WorkerProcess:
                 raise TimeoutError(f"{self.hostname} did not take queue {queue!r}")
         self.queues += queues
 
+    def idle(self, app: Any) -> bool:
+        """Running no task, and holding none to run now (messages it holds
+        for a later ``eta`` do not count)."""
+        inspect = app.control.inspect(
+            destination=[self.hostname], timeout=CONTROL_TIMEOUT, limit=1
+        )
+        active = (inspect.active() or {}).get(self.hostname)
+        reserved = (inspect.reserved() or {}).get(self.hostname)
+        return active == [] and reserved == []
+
     def release(self, app: Any, queues: list[str]) -> None:
         """Stop consuming ``queues`` (``cancel_consumer``, acknowledged): from
         then on the worker takes no new message, and may be stopped at leisure."""

@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -68,7 +69,31 @@ def main(argv: list[str]) -> None:
     app = celery_app(app_path)
     quick_to_stop(app)
     stop_with_parent()
+    record_received()
     app.worker_main(worker_argv(queues, hostname, pool))
+
+
+def received_log() -> Path:
+    """Where the run's workers note the id of every message they receive."""
+    from conformance import evidence
+
+    return evidence.workdir() / "celery-received.log"
+
+
+def record_received() -> None:
+    """Note each message's task id as it arrives: the kit removes their
+    results at the end of the run, those of messages it never heard of too
+    (an ``enqueue`` that raised after sending)."""
+    from celery.signals import task_received
+
+    log = received_log()
+
+    def received(sender: Any = None, request: Any = None, **kwargs: Any) -> None:
+        if request is not None:
+            with log.open("a", encoding="utf-8") as handle:
+                handle.write(f"{request.id}\n")
+
+    task_received.connect(received, weak=False)
 
 
 def stop_with_parent(interval: float = 0.5, grace: float = 10.0) -> None:
