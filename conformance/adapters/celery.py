@@ -6,12 +6,16 @@ due itself. Every call of :meth:`CeleryAdapter.run_ready`:
 1. takes the tasks the run enqueued (heard through ``task_enqueued``, see
    :mod:`conformance.adapters.enqueued`) that are in the requested queues,
    due (``run_after`` unset or passed) and not finished as the backend's own
-   ``get_result`` reports them. None: it returns at once, no worker started;
+   ``get_result`` reports them. None, and no message waiting in those
+   queues (:func:`messages_waiting`): it returns at once, no worker started;
 2. has a Celery worker process serve exactly those queues
    (:mod:`conformance.adapters.celery_worker`, the run's settings): the
    standby booted after the previous call, told to consume them, or a
    worker started on them (:mod:`conformance.adapters.celery_process`);
-3. waits until ``get_result`` reports each of those tasks finished, polling;
+3. waits until ``get_result`` reports each of those tasks finished, polling,
+   then until the queues hold no message and the worker runs none
+   (:meth:`CeleryAdapter._drain`: a message the kit never heard of, from an
+   ``enqueue`` that raised after sending it, is run too);
 4. tells the worker to stop consuming (acknowledged), returns, and stops it
    in the background: SIGTERM (Celery's warm shutdown: the messages it
    reserved and did not start, deferred ones included, go back to the
@@ -29,7 +33,8 @@ finishes costs one timeout, once.
 
 ``close`` removes what the run left in the broker: its queues are purged of
 the run's messages (deferred tasks would otherwise stay for ever), the
-results of the tasks it enqueued are forgotten, and the standby is stopped.
+results of the tasks it enqueued or its workers received are forgotten, and
+the standby is stopped.
 
 Subclasses say how the backend names its Celery app and queues
 (:mod:`conformance.adapters.celery_backends`).
