@@ -53,7 +53,7 @@ def _free_port() -> int:
 def command(port: int, *args: str, timeout: float = 2.0) -> bytes:
     """Send one command (RESP) to the server on ``port``; its raw reply.
 
-    Enough for PING, DBSIZE, FLUSHALL: the helper needs no client library.
+    Enough for PING and FLUSHALL: the helper needs no client library.
     """
     parts = [f"*{len(args)}\r\n".encode()]
     for arg in args:
@@ -133,14 +133,6 @@ class RedisServer:
                 self.stop()
                 raise RuntimeError(f"redis-server did not answer:\n{self._log()}")
             time.sleep(0.02)
-
-    def keys(self, db: int = 0) -> int:
-        """How many keys database ``db`` holds."""
-        info = command(self.port, "INFO", "keyspace").decode()
-        for line in info.splitlines():
-            if line.startswith(f"db{db}:keys="):
-                return int(line.split("=", 1)[1].split(",", 1)[0])
-        return 0
 
     def flush(self) -> None:
         command(self.port, "FLUSHALL")
