@@ -490,6 +490,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = _state(config)
     if state is None:
         return
+    if state.is_configured:
+        # What the run enqueued must not outlive it in a shared broker.
+        environment = state.environment
+        environment.adapter.close(environment.backend)
     for name, value in state.saved_env.items():
         if value is None:
             os.environ.pop(name, None)

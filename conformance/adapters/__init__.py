@@ -48,6 +48,13 @@ KNOWN_ADAPTERS: dict[str, str] = {
     "django_tasks_db.backend.DatabaseBackend": (
         "conformance.adapters.django_tasks_db.DjangoTasksDbAdapter"
     ),
+    "django_tasks_rq.backend.RQBackend": "conformance.adapters.rq.RQAdapter",
+    "django_tasks_celery.backend.CeleryBackend": (
+        "conformance.adapters.celery_backends.DjangoTasksCeleryAdapter"
+    ),
+    "django_tasks_fennel.backend.CeleryBackend": (
+        "conformance.adapters.celery_backends.FennelAdapter"
+    ),
 }
 
 

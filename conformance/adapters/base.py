@@ -166,6 +166,12 @@ class Adapter:
             f"{guide.command('worker-protocol')})"
         )
 
+    # -- the end of the run --------------------------------------------------
+    def close(self, backend: Any) -> None:
+        """Called once, after the last clause: remove what the run left in
+        services it shares with others (a broker's queues, result keys).
+        Must not raise; the default has nothing to remove."""
+
     # -- stored records (security and robustness clauses) ----------------
     def set_task_path(self, backend: Any, result_id: str, path: str) -> None:
         """Rewrite the task path stored for ``result_id`` (a tampered row)."""

@@ -21,7 +21,7 @@ pytest.importorskip("django_tasks_db", reason="tox -e thirdparty-db installs it"
 
 pytestmark = [pytest.mark.thirdparty, pytest.mark.kit]
 
-HERE = Path(__file__).resolve().parent
+EXPECTED = Path(__file__).resolve().parent / "expected"
 BACKEND = "django_tasks_db.DatabaseBackend"
 DATABASES = ("sqlite", "postgres")
 
@@ -29,7 +29,7 @@ DATABASES = ("sqlite", "postgres")
 def _call(database: str, url: str | None) -> KitCall:
     args = [
         "--task-installed-apps=django_tasks_db",
-        f"--task-expected-failures={HERE / f'django-tasks-db-{database}.toml'}",
+        f"--task-expected-failures={EXPECTED / f'django-tasks-db-{database}.toml'}",
     ]
     if url:
         args.append(f"--task-database={url}")
@@ -51,7 +51,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, KitRun]
 def _listed(database: str) -> set[str]:
     import tomllib
 
-    text = (HERE / f"django-tasks-db-{database}.toml").read_text(encoding="utf-8")
+    text = (EXPECTED / f"django-tasks-db-{database}.toml").read_text(encoding="utf-8")
     return {entry["clause"] for entry in tomllib.loads(text)["expected"]}
 
 

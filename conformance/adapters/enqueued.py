@@ -1,0 +1,99 @@
+"""What the run enqueued, as the backend announced it (``task_enqueued``).
+
+Adapters of brokered backends need it twice: to know which tasks are due
+when the worker has no "run what is ready, then stop" mode (Celery), and to
+remove what the run enqueued from a shared broker at its end.
+
+Both ``task_enqueued`` signals are heard: Django's and, where it is
+installed, the ``django-tasks`` backport's (a backend written for the
+backport sends that one even on Django 6).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from .. import compat
+
+#: The modules that may define ``task_enqueued``: Django's, the backport's.
+SIGNAL_MODULES = ("django.tasks.signals", "django_tasks.signals")
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """One task as ``enqueue`` returned it."""
+
+    id: str
+    queue_name: str
+    run_after: datetime | None
+
+    def due(self, now: datetime) -> bool:
+        return self.run_after is None or self.run_after <= now
+
+
+def _signals() -> list[Any]:
+    found = [compat.task_enqueued]
+    for name in SIGNAL_MODULES:
+        try:
+            signal = importlib.import_module(name).task_enqueued
+        except (ImportError, AttributeError):
+            continue
+        if all(signal is not seen for seen in found):
+            found.append(signal)
+    return found
+
+
+class EnqueuedLog:
+    """Every result announced enqueued while listening (in a kit run, every
+    enqueue goes to the backend under test, through one of its aliases)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, Enqueued] = {}
+        self._all: set[str] = set()
+        self._signals: list[Any] = []
+
+    def listen(self) -> None:
+        if self._signals:
+            return
+        for signal in _signals():
+            signal.connect(self._heard, weak=False, dispatch_uid=id(self))
+            self._signals.append(signal)
+
+    def stop(self) -> None:
+        for signal in self._signals:
+            signal.disconnect(self._heard, dispatch_uid=id(self))
+        self._signals = []
+
+    def _heard(self, sender: Any, task_result: Any = None, **kwargs: Any) -> None:
+        if task_result is None:
+            return
+        task = task_result.task
+        entry = Enqueued(
+            id=str(task_result.id),
+            queue_name=str(task.queue_name),
+            run_after=task.run_after,
+        )
+        with self._lock:
+            self._entries[entry.id] = entry
+            self._all.add(entry.id)
+
+    def entries(self) -> list[Enqueued]:
+        """What was heard and not forgotten (not known to be finished)."""
+        with self._lock:
+            return list(self._entries.values())
+
+    def forget(self, ids: set[str]) -> None:
+        """Nothing to wait for any more (:meth:`all_ids` keeps them)."""
+        with self._lock:
+            for result_id in ids:
+                self._entries.pop(result_id, None)
+
+    def all_ids(self) -> set[str]:
+        """Every id heard, forgotten or not."""
+        with self._lock:
+            return set(self._all)

@@ -1,0 +1,62 @@
+"""``conformance.adapters.enqueued``: what a run enqueued, heard from ``task_enqueued``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from conformance.adapters import Adapter
+from conformance.adapters.enqueued import EnqueuedLog
+
+
+def test_the_log_hears_each_enqueue_with_its_queue_and_run_after(
+    reference_tasks: Any,
+) -> None:
+    log = EnqueuedLog()
+    log.listen()
+    try:
+        later = datetime.now(UTC) + timedelta(hours=1)
+        now_due = reference_tasks.add.using(backend="dummy").enqueue(1, 2)
+        deferred = reference_tasks.add.using(
+            backend="dummy", queue_name="other", run_after=later
+        ).enqueue(3, 4)
+    finally:
+        log.stop()
+    reference_tasks.add.using(backend="dummy").enqueue(5, 6)  # not listening
+
+    entries = {entry.id: entry for entry in log.entries()}
+    assert set(entries) == {now_due.id, deferred.id}
+    assert entries[now_due.id].queue_name == "default"
+    assert entries[deferred.id].queue_name == "other"
+    assert entries[now_due.id].due(datetime.now(UTC))
+    assert not entries[deferred.id].due(datetime.now(UTC))
+    assert entries[deferred.id].due(later)
+
+
+def test_forgotten_entries_are_not_due_but_still_known(reference_tasks: Any) -> None:
+    log = EnqueuedLog()
+    log.listen()
+    try:
+        first = reference_tasks.add.using(backend="dummy").enqueue(1, 2)
+        second = reference_tasks.add.using(backend="dummy").enqueue(1, 2)
+    finally:
+        log.stop()
+    log.forget({first.id})
+    assert [entry.id for entry in log.entries()] == [second.id]
+    # What close() removes from a broker: every id heard, forgotten or not.
+    assert log.all_ids() == {first.id, second.id}
+
+
+def test_listening_twice_hears_once(reference_tasks: Any) -> None:
+    log = EnqueuedLog()
+    log.listen()
+    log.listen()
+    try:
+        reference_tasks.add.using(backend="dummy").enqueue(1, 2)
+    finally:
+        log.stop()
+    assert len(log.entries()) == 1
+
+
+def test_an_adapter_has_nothing_to_remove_by_default() -> None:
+    assert Adapter().close(object()) is None
