@@ -66,6 +66,7 @@ def test_kit_on_sqlite_with_retries(kit_run: KitRun) -> None:
     )
 )
 @pytest.mark.slow
+@pytest.mark.process_pool
 def test_kit_with_the_process_pool(kit_run: KitRun) -> None:
     """Every task runs in a child process: the contract holds there too."""
     assert kit_run.report["adapter"] == "ProcessPoolAdapter"
