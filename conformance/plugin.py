@@ -589,6 +589,8 @@ def pytest_collection_modifyitems(
         # JUnit XML testcase properties: CI test views group by clause.
         item.user_properties += [("clause", clause.id), ("level", clause.level)]
         _report_violations_plainly(item)
+        if clause.id in state.expected:
+            _report_first_found(item)
         reason = unmet(clause, state.environment, requirements_of(item))
         if reason:
             item.add_marker(pytest.mark.skip(reason=f"n/a: {reason}"))
@@ -602,6 +604,21 @@ def pytest_collection_modifyitems(
     for clause in clauses.values():
         if clause.id in chosen:
             state.report.records.setdefault(clause.id, ClauseRecord(clause))
+
+
+def _report_first_found(item: pytest.Item) -> None:
+    """A clause the expected-failures file lists fails as the file says, or
+    the file is stale: either way hypothesis need not shrink the failure (on
+    a backend whose worker is a process per call, minutes per clause)."""
+    test = getattr(item, "obj", None)
+    current = getattr(test, "_hypothesis_internal_use_settings", None)
+    if current is None:
+        return
+    from hypothesis import Phase, settings
+
+    test._hypothesis_internal_use_settings = settings(  # type: ignore[union-attr]
+        current, phases=[phase for phase in current.phases if phase != Phase.shrink]
+    )
 
 
 # ---------------------------------------------------------------------------

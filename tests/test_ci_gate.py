@@ -279,3 +279,43 @@ def test_junit_testcases_name_their_clause_and_level(tmp_path: Path) -> None:
     ]
     assert properties
     assert all(p == {"clause": ONCE, "level": "MUST"} for p in properties)
+
+
+# -- expected failures are not shrunk -------------------------------------------
+PHASES_PLUGIN = """
+import json
+
+
+def pytest_runtest_setup(item):
+    settings = getattr(item.obj, "_hypothesis_internal_use_settings", None)
+    if settings is not None:
+        with open("phases.jsonl", "a", encoding="utf-8") as out:
+            line = [item.nodeid, sorted(phase.name for phase in settings.phases)]
+            out.write(json.dumps(line) + "\\n")
+"""
+
+
+def test_hypothesis_does_not_shrink_an_expected_failure(tmp_path: Path) -> None:
+    # Shrinking a failure the file already lists only costs time (minutes a
+    # clause on a backend whose worker is a process per call).
+    listed = "JSON-TUPLES-BECOME-LISTS"
+    expected = tmp_path / "expected.toml"
+    expected.write_text(f'[[expected]]\nclause = "{listed}"\nreason = "tuples"\n')
+    (tmp_path / "phases_plugin.py").write_text(PHASES_PLUGIN)
+    result = run_pytest(
+        tmp_path,
+        "-p",
+        "phases_plugin",
+        "--task-backend=tests.broken.json.KeepsTuples",
+        "--task-clause=JSON-TUPLES-BECOME-LISTS",
+        "--task-clause=JSON-VALUES-PRESERVED",
+        f"--task-expected-failures={expected}",
+        env={"PYTHONPATH": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stdout
+    seen = [json.loads(line) for line in (tmp_path / "phases.jsonl").open()]
+    shrunk = {nodeid.split("::")[1].split("[")[0]: "shrink" in p for nodeid, p in seen}
+    assert shrunk == {
+        "test_tuples_become_lists": False,
+        "test_json_values_preserved": True,
+    }, seen
