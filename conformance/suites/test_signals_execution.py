@@ -81,22 +81,11 @@ def test_each_signal_once(
     )
 
 
-#: What a receiver of each signal must see (:func:`_timely`).
-TIMELY = {
-    "enqueued": "task_enqueued sent once the result is stored: a receiver's "
-    "get_result(id) finds it (supports_get_result)",
-    "started": "task_started sent before the function body runs",
-    "finished": "task_finished sent once the final state is stored: a "
-    "receiver's get_result(id) shows it (supports_get_result)",
-}
-
-
-def _timely(event: evidence.RecordedSignal, final: str) -> bool:
-    """What the receiver of ``event`` saw fits :data:`TIMELY`. Unobserved
-    (no get_result, a task other than capture, get_result refused in an
-    async context) counts as fitting."""
-    if event.signal == "started":
-        return not event.runs_before
+def _stored_in_time(event: evidence.RecordedSignal, final: str) -> bool:
+    """What a receiver of task_enqueued or task_finished saw through
+    get_result(id): the result, with its final status for task_finished.
+    Unobserved (a task other than capture, get_result refused in an async
+    context) counts as in time."""
     stored = event.stored_status
     if stored is None or stored == "raised SynchronousOnlyOperation":
         return True
@@ -108,7 +97,7 @@ def _timely(event: evidence.RecordedSignal, final: str) -> bool:
 @clause("SIGNALS-EXECUTION-ORDER")
 @pytest.mark.parametrize("label", LABELS)
 def test_signal_order(api: Api, shared_batches: SharedBatches, label: Label) -> None:
-    job, result, events = _signals(api, shared_batches, label)
+    job, _, events = _signals(api, shared_batches, label)
     names = [
         name for name in _names(events) if name in {"enqueued", "started", "finished"}
     ]
@@ -119,18 +108,32 @@ def test_signal_order(api: Api, shared_batches: SharedBatches, label: Label) -> 
         expected="enqueued, then started, then finished",
         observed=f"sent in order {names}" + ("" if events else HINT),
     )
-    # When each was sent: what its receiver could already see.
     for event in events:
-        job.check(
-            _timely(event, str(result.status)),
-            expected=TIMELY[event.signal],
-            observed=f"a receiver of task_{event.signal} saw "
-            + (
-                f"{event.runs_before} run(s) of the function"
-                if event.signal == "started"
-                else f"get_result(id): {event.stored_status}"
-            ),
-        )
+        if event.signal == "started":
+            job.check(
+                not event.runs_before,
+                expected="task_started sent before the function body runs",
+                observed=f"a receiver of task_started saw {event.runs_before} "
+                "run(s) of the function",
+            )
+
+
+@clause("SIGNALS-EXECUTION-STATE-STORED")
+@pytest.mark.parametrize("label", LABELS)
+def test_signals_sent_once_stored(
+    api: Api, shared_batches: SharedBatches, label: Label
+) -> None:
+    job, result, events = _signals(api, shared_batches, label)
+    for event in events:
+        if event.signal in {"enqueued", "finished"}:
+            job.check(
+                _stored_in_time(event, str(result.status)),
+                expected=f"task_{event.signal} sent once the result is stored: a "
+                "receiver's get_result(id) "
+                + ("finds it" if event.signal == "enqueued" else "shows it finished"),
+                observed=f"a receiver of task_{event.signal} saw get_result(id): "
+                f"{event.stored_status}",
+            )
 
 
 @clause("SIGNALS-EXECUTION-SENDER")
