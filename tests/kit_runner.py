@@ -232,6 +232,10 @@ def _pytest_in_this_process(
     os.environ["PYTHONPATH"] = os.pathsep.join([*extra_path, str(REPO_ROOT)])
     argv = ["-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     # The output goes elsewhere: a run must leave its directory as it found it.
+    # A stuck run ends with every thread's stack on the caller's stderr, not
+    # a wait for ever (the pool's shutdown waits for this process whatever the
+    # caller's timeout).
+    faulthandler.dump_traceback_later(RUN_TIMEOUT, exit=True, file=os.dup(2))
     with tempfile.TemporaryFile("w+", encoding="utf-8") as sink:
         _redirect_output(sink.fileno())
         try:
