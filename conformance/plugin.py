@@ -490,17 +490,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = _state(config)
     if state is None:
         return
-    if state.is_configured:
-        # What the run enqueued must not outlive it in a shared broker.
-        environment = state.environment
-        environment.adapter.close(environment.backend)
-    for name, value in state.saved_env.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    if state.owns_workdir:
-        shutil.rmtree(state.workdir, ignore_errors=True)
+    try:
+        if state.is_configured:
+            # What the run enqueued must not outlive it in a shared broker.
+            environment = state.environment
+            environment.adapter.close(environment.backend)
+    finally:
+        # A close() that raised must not leave the environment or the
+        # working directory behind.
+        for name, value in state.saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if state.owns_workdir:
+            shutil.rmtree(state.workdir, ignore_errors=True)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
