@@ -47,8 +47,9 @@ class WorkerProcess:
         """A worker on ``queues``, with this process's environment (the run's
         settings), its output in a log file of its own."""
         hostname = f"conformance-{uuid.uuid4().hex[:12]}@{socket.gethostname()}"
-        log = Path(tempfile.mkstemp(prefix="celery-worker-", suffix=".log")[1])
-        with log.open("wb") as sink:
+        fd, name = tempfile.mkstemp(prefix="celery-worker-", suffix=".log")
+        log = Path(name)
+        with os.fdopen(fd, "wb") as sink:  # the descriptor mkstemp opened
             process = subprocess.Popen(
                 [
                     sys.executable,
