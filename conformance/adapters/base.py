@@ -24,9 +24,11 @@ the kit cannot see the backend execute anything (then execution clauses are
 
 from __future__ import annotations
 
+import signal
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from .. import guide
@@ -58,6 +60,27 @@ def sibling_aliases(backend: Any, shares: Callable[[Any], bool]) -> list[str]:
         if alias != backend.alias and shares(compat.task_backends[alias]):
             aliases.append(alias)
     return aliases
+
+
+#: Signals a worker may take over while it runs in the kit's main thread.
+_HANDLED_SIGNALS = tuple(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGQUIT", "SIGHUP")
+    if hasattr(signal, name)
+)
+
+
+@contextmanager
+def signal_handlers_kept() -> Iterator[None]:
+    """A worker that installs signal handlers (a graceful stop) must not leave
+    them in the kit's process: pytest's Ctrl-C must still work."""
+    saved = {sig: signal.getsignal(sig) for sig in _HANDLED_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if handler is not None:
+                signal.signal(sig, handler)
 
 
 class RecordAccessUnsupported(NotImplementedError):

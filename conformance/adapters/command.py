@@ -35,16 +35,14 @@ from __future__ import annotations
 import io
 import re
 import shlex
-import signal
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .. import lost, pending
 from ..worker_process import WorkerDied, WorkerProcess, django_admin, wait_until
-from .base import sibling_aliases
+from .base import sibling_aliases, signal_handlers_kept
 
 MODES = ("batch", "continuous")
 #: Seconds a continuous worker gets per call once a task was lost.
@@ -52,12 +50,6 @@ LOST_GRACE = 3.0
 PLACEHOLDERS = ("queues", "queue", "backend")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _QUEUE_PLACEHOLDERS = {"queue", "queues"}
-#: Signals a command may take over while it runs in the kit's main thread.
-_HANDLED_SIGNALS = tuple(
-    getattr(signal, name)
-    for name in ("SIGINT", "SIGTERM", "SIGQUIT", "SIGHUP")
-    if hasattr(signal, name)
-)
 
 
 class WorkerCommandError(ValueError):
@@ -213,7 +205,7 @@ class CommandWorker:
 
         out = io.StringIO()
         try:
-            with _signal_handlers_kept():
+            with signal_handlers_kept():
                 call_command(*argv, stdout=out, stderr=out)
         finally:
             self.output = out.getvalue()[-2000:]
@@ -248,16 +240,3 @@ class CommandWorker:
                     process.stop()
                 finally:
                     process.close()
-
-
-@contextmanager
-def _signal_handlers_kept() -> Iterator[None]:
-    """A command that installs signal handlers (a worker's graceful stop) must
-    not leave them in the kit's process: pytest's Ctrl-C must still work."""
-    saved = {sig: signal.getsignal(sig) for sig in _HANDLED_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            if handler is not None:
-                signal.signal(sig, handler)

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from .base import Adapter
+from .base import Adapter, signal_handlers_kept
 from .enqueued import EnqueuedLog
 
 
@@ -70,7 +70,10 @@ class RQAdapter(Adapter):
         )
         self.queues_used.update(names)
         try:
-            worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
+            # RQ installs its SIGINT/SIGTERM handlers in the main thread and
+            # leaves them there: the kit's (pytest's Ctrl-C) are put back.
+            with signal_handlers_kept():
+                worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
         finally:
             # A dead worker's key would linger for a minute: this one is ours.
             worker.connection.delete(worker.key)

@@ -50,16 +50,23 @@ def status(backend: Any, result_id: str) -> str:
 
 def selected_queues(backend: Any, adapter: Any) -> dict[str, Any]:
     """A task in queue-a and one in queue-b; the worker for queue-a only."""
+    import signal
+
     from conformance import tasks
 
     in_a = tasks.add.using(queue_name="queue-a").enqueue(1, 2)
     in_b = tasks.add.using(queue_name="queue-b").enqueue(3, 4)
+    handlers = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
     adapter.run_ready(backend, ["queue-a"])
+    kept = handlers == (
+        signal.getsignal(signal.SIGINT),
+        signal.getsignal(signal.SIGTERM),
+    )
     after_a = {"a": status(backend, in_a.id), "b": status(backend, in_b.id)}
     adapter.run_ready(backend, None)
     after_all = {"a": status(backend, in_a.id), "b": status(backend, in_b.id)}
     adapter.close(backend)
-    return {"after_queue_a": after_a, "after_all": after_all}
+    return {"after_queue_a": after_a, "after_all": after_all, "handlers_kept": kept}
 
 
 def dead_worker(backend: Any, adapter: Any) -> dict[str, Any]:

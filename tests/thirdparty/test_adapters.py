@@ -22,6 +22,8 @@ def test_rq_worker_runs_only_the_requested_queues(redis_url: str) -> None:
     # queue ran it.
     assert outcome["after_queue_a"] == {"a": "SUCCESSFUL", "b": "READY"}
     assert outcome["after_all"] == {"a": "SUCCESSFUL", "b": "SUCCESSFUL"}
+    # RQ's SIGINT/SIGTERM handlers did not stay in the kit's main thread.
+    assert outcome["handlers_kept"], outcome
     # close() removed the jobs, their results and the queues: only RQ's
     # own registry-cleaning lock is left, and it expires.
     assert set(keys(redis_url)) <= {"0:rq:clean_groups"}
