@@ -58,6 +58,8 @@ class WorkerProcess:
         self._process: subprocess.Popen[bytes] | None = None
         #: True once the kit had to SIGKILL it.
         self.killed = False
+        #: When the kit sent SIGTERM (time.monotonic()), if it has.
+        self._terminated_at: float | None = None
 
     def start(self) -> None:
         self._process = subprocess.Popen(
@@ -87,14 +89,25 @@ class WorkerProcess:
         process = self._process
         assert process is not None, "not started"
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+            if self._terminated_at is None:
+                self.terminate()
+            # The grace runs from the SIGTERM (terminate() may have sent it
+            # earlier): a second SIGTERM may mean "no grace" to a worker.
+            sent = self._terminated_at
+            left = self.stop_grace - (time.monotonic() - sent) if sent else 0.0
             try:
-                process.wait(self.stop_grace)
+                process.wait(max(left, 0.0))
             except subprocess.TimeoutExpired:
                 self.killed = True
                 process.kill()
                 process.wait()
         return process.returncode
+
+    def terminate(self) -> None:
+        """SIGTERM without waiting (:meth:`stop` then waits for it)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            self._terminated_at = time.monotonic()
 
     def kill(self) -> None:
         """SIGKILL at once (when the kit cannot wait for a graceful stop)."""

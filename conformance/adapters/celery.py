@@ -42,6 +42,7 @@ Subclasses say how the backend names its Celery app and queues
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -139,12 +140,20 @@ class CeleryAdapter(Adapter):
                 worker.release(self.celery_app(backend), queues)
         except Exception:
             worker.stop(self.stop_timeout)  # cannot tell it: stop it now
-        stopper = threading.Thread(
-            target=self._stop, args=(worker,), name="conformance-celery-stop"
-        )
-        with self._lock:
-            self._stoppers.append(stopper)
-        stopper.start()
+        except BaseException:
+            # Interrupted while telling it (the kit's limit on a worker call,
+            # a WorkerStalled): no waiting here; it starts its warm shutdown
+            # now and the stopper below sees it gone.
+            if worker.alive:
+                worker.process.send_signal(signal.SIGTERM)
+            raise
+        finally:
+            stopper = threading.Thread(
+                target=self._stop, args=(worker,), name="conformance-celery-stop"
+            )
+            with self._lock:
+                self._stoppers.append(stopper)
+            stopper.start()
 
     def _stop(self, worker: WorkerProcess) -> None:
         try:

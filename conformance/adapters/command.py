@@ -235,8 +235,23 @@ class CommandWorker:
                 process.kill()
             raise
         finally:
-            for process in processes:
-                try:
-                    process.stop()
-                finally:
-                    process.close()
+            stop_all(processes)
+
+
+def stop_all(processes: Sequence[WorkerProcess]) -> None:
+    """SIGTERM every process first (they shut down together), then wait for
+    each; one that cannot be stopped does not leave the others running."""
+    for process in processes:
+        try:
+            process.terminate()
+        except Exception:
+            continue  # never started, or gone: stop() below sees to it
+    try:
+        for process in processes:
+            try:
+                process.stop()
+            except Exception:
+                process.kill()
+    finally:
+        for process in processes:
+            process.close()

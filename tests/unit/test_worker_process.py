@@ -68,3 +68,21 @@ def test_worker_processes_inherit_the_run_and_its_import_path(
     paths = env["PYTHONPATH"].split(":")
     assert paths[-1] == "/somewhere/else"
     assert set(p for p in sys.path if p) <= set(paths)
+
+
+def test_stopping_several_workers_terminates_them_together_and_each_one() -> None:
+    """stop_all: SIGTERM to all first (three stubborn workers cost one grace,
+    not three), and one that cannot be stopped leaves none running."""
+    from conformance.adapters.command import stop_all
+
+    never_started = WorkerProcess(STUBBORN, stop_grace=0.5)
+    processes = [WorkerProcess(STUBBORN, stop_grace=1.0) for _ in range(3)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        assert wait_until(lambda p=process: "ready" in p.tail(), [process], 10)
+    started = time.monotonic()
+    stop_all([processes[0], never_started, *processes[1:]])
+    assert all(process.killed for process in processes)
+    assert all(process._process.poll() is not None for process in processes)  # type: ignore[union-attr]
+    assert time.monotonic() - started < 2.5
