@@ -3,8 +3,9 @@
 A worker that only runs continuously cannot say "nothing is left": the kit
 stops it once every task it enqueued that is due (no ``run_after``, or one
 that has passed) and in the queues asked for has finished, as far as
-``get_result`` shows. The kit knows what it enqueued from ``task_enqueued``,
-which every backend sends; what it has seen finish it forgets.
+``get_result`` shows. The kit knows what it enqueued from ``task_enqueued``
+(Django's and the backport's), which every backend sends; what it has seen
+finish it forgets.
 
 A marker task, enqueued last at the lowest priority in each queue asked for,
 makes sure the worker has looked at its queues at all: a worker stopped
@@ -14,34 +15,37 @@ run (a rejected enqueue that was queued all the same).
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
 from . import compat, evidence
 from .statuses import FINISHED
 
+if TYPE_CHECKING:
+    from .adapters.enqueued import Enqueued
+
 
 class Pending:
-    """Results the kit enqueued (in this process) and has not seen finish."""
+    """Results the kit enqueued (in this process) and has not seen finish.
+
+    Built on :class:`~conformance.adapters.enqueued.EnqueuedLog`, which hears
+    Django's ``task_enqueued`` and the ``django-tasks`` backport's: a backend
+    written for the backport is waited for too.
+    """
 
     def __init__(self) -> None:
-        self._results: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        from .adapters.enqueued import EnqueuedLog
+
+        self.log = EnqueuedLog()
 
     def connect(self) -> None:
-        compat.task_enqueued.connect(
-            self._enqueued, weak=False, dispatch_uid=f"conformance-pending-{id(self)}"
-        )
+        self.log.listen()
 
-    def _enqueued(self, sender: Any, task_result: Any = None, **kwargs: Any) -> None:
-        result_id = getattr(task_result, "id", None)
-        if isinstance(result_id, str) and not task_result.is_finished:
-            with self._lock:
-                self._results[result_id] = task_result
+    def disconnect(self) -> None:
+        self.log.stop()
 
     def unfinished(
         self,
@@ -54,29 +58,25 @@ class Pending:
         forgotten: there is nothing to wait for.
         """
         now = timezone.now()
-        with self._lock:
-            results = list(self._results.values())
         waiting = []
-        for result in results:
-            task = result.task
-            if queue_names is not None and task.queue_name not in queue_names:
+        for entry in self.log.entries():
+            if queue_names is not None and entry.queue_name not in queue_names:
                 continue
-            if task.run_after is not None and task.run_after > now:
+            if not entry.due(now):
                 continue
-            if ignored(result.id) or self._finished(result):
+            if ignored(entry.id) or self._finished(entry):
                 continue
-            waiting.append(result.id)
+            waiting.append(entry.id)
         return waiting
 
-    def _finished(self, result: Any) -> bool:
+    def _finished(self, entry: Enqueued) -> bool:
         try:
-            fresh = compat.task_backends[result.backend].get_result(result.id)
+            fresh = compat.task_backends[entry.backend].get_result(entry.id)
             finished = fresh.status in FINISHED
         except Exception:
             finished = True  # cannot be fetched: cannot be waited for
         if finished:
-            with self._lock:
-                self._results.pop(result.id, None)
+            self.log.forget({entry.id})
         return finished
 
 

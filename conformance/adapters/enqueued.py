@@ -30,6 +30,8 @@ class Enqueued:
     id: str
     queue_name: str
     run_after: datetime | None
+    #: The ``TASKS`` alias it was enqueued through ("" when it has none).
+    backend: str = ""
 
     def due(self, now: datetime) -> bool:
         return self.run_after is None or self.run_after <= now
@@ -77,6 +79,7 @@ class EnqueuedLog:
             id=str(task_result.id),
             queue_name=str(task.queue_name),
             run_after=task.run_after,
+            backend=str(getattr(task_result, "backend", "") or ""),
         )
         with self._lock:
             self._entries[entry.id] = entry

@@ -60,3 +60,32 @@ def test_listening_twice_hears_once(reference_tasks: Any) -> None:
 
 def test_an_adapter_has_nothing_to_remove_by_default() -> None:
     assert Adapter().close(object()) is None
+
+
+def test_pending_hears_the_backports_task_enqueued_too(
+    reference_tasks: Any, monkeypatch: Any
+) -> None:
+    """A backend written for the ``django-tasks`` backport sends that
+    package's ``task_enqueued`` even on Django 6: a continuous worker must
+    not be stopped before its tasks finished (a false "lost")."""
+    import sys
+    import types
+
+    from django.dispatch import Signal
+
+    from conformance.pending import Pending
+
+    backport = types.ModuleType("django_tasks.signals")
+    backport.task_enqueued = Signal()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "django_tasks", types.ModuleType("django_tasks"))
+    monkeypatch.setitem(sys.modules, "django_tasks.signals", backport)
+
+    result = reference_tasks.add.using(backend="dummy").enqueue(1, 2)  # unheard
+    pending = Pending()
+    pending.connect()
+    try:
+        backport.task_enqueued.send(sender=None, task_result=result)
+    finally:
+        pending.disconnect()
+    assert pending.unfinished(None) == [result.id]
+    assert pending.unfinished(["other-queue"]) == []
