@@ -166,8 +166,12 @@ class Batch:
 
     def execute(self) -> None:
         # One budget for the whole batch: the worker pass and the waiting.
-        # (None once a task was lost: see Driver.patience.)
-        deadline = time.monotonic() + self.driver.patience
+        # (None once a task was lost: see Driver.patience.) A backend that
+        # executes on its own may still be working through the batch: its
+        # budget starts again each time a job is seen finished, so a slow
+        # but correct backend is not failed for the batch's size.
+        patience = self.driver.patience
+        deadline = time.monotonic() + patience
         self.worker_error = self.driver.run()
         # A worker that died left tasks behind: drain them (each run gets
         # further), so that they do not kill the worker runs of other clauses.
@@ -184,6 +188,8 @@ class Batch:
                     job.result, job.form, deadline=deadline
                 )
                 job.observed_at = now()
+                if not self.driver.worker_driven and job.result.is_finished:
+                    deadline = time.monotonic() + patience
         # A second pass must find nothing to do: finished tasks never rerun.
         self.rerun_error = self.driver.run()
         self.done = True
