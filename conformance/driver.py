@@ -38,8 +38,10 @@ class WorkerStalled(BaseException):
     """
 
 
-#: After a pass stalled, later passes get this long at most: a backend whose
-#: worker blocks is reported once at --task-timeout, not at every clause.
+#: After a pass stalled, later passes get this long at most (plus the
+#: adapter's ``pass_allowance``): a backend whose worker blocks is reported
+#: once at --task-timeout, not at every clause. Not for adapters that bound
+#: their own passes (``bounds_own_passes``).
 STALLED_LIMIT = 1.0
 
 #: ``id()`` of the adapters whose worker stalled in this run.
@@ -114,10 +116,15 @@ class Driver:
 
     @property
     def pass_limit(self) -> float:
-        """How long one worker pass may take: the timeout, less once one stalled."""
-        if id(self.adapter) in _STALLED:
-            return min(self.adapter.timeout, STALLED_LIMIT)
-        return self.adapter.timeout
+        """How long one worker pass may take: the timeout and the adapter's
+        allowance (a worker to start or stop); once one stalled, at most
+        :data:`STALLED_LIMIT` and the allowance, unless the adapter bounds
+        its own passes (it gives up by itself, and needs its allowance)."""
+        adapter = self.adapter
+        waiting = adapter.timeout
+        if id(adapter) in _STALLED and not adapter.bounds_own_passes:
+            waiting = min(waiting, STALLED_LIMIT)
+        return waiting + adapter.pass_allowance
 
     def _pass(self, queue_names: Sequence[str] | None) -> BaseException | None:
         with _IN_FLIGHT_LOCK:

@@ -118,6 +118,22 @@ class Adapter:
     #: Two calls of the worker may run at the same time.
     runs_concurrently: bool = True
 
+    @property
+    def pass_allowance(self) -> float:
+        """Seconds one worker pass may take beyond ``timeout`` (--task-timeout):
+        what the worker needs around the waiting (a process to start, one to
+        stop). The kit's limit on a pass is ``timeout`` plus this. A
+        ``--task-worker`` callable declares it as an attribute."""
+        return float(getattr(self._worker, "pass_allowance", 0.0) or 0.0)
+
+    @property
+    def bounds_own_passes(self) -> bool:
+        """True when :meth:`run_ready` gives up waiting by itself, within the
+        kit's limit, and stops its worker: once a pass stalled, later passes
+        keep their whole limit instead of :data:`conformance.driver.STALLED_LIMIT`
+        (a worker started per pass needs more than that just to start)."""
+        return bool(getattr(self._worker, "bounds_own_passes", False))
+
     def __init__(self, worker: WorkerCallable | None = None, timeout: float = 10.0):
         self._worker = worker
         self.timeout = timeout

@@ -50,7 +50,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .base import Adapter
-from .celery_process import WorkerDied, WorkerProcess
+from .celery_process import CONTROL_TIMEOUT, WorkerDied, WorkerProcess
 from .enqueued import EnqueuedLog
 
 __all__ = ["CeleryAdapter", "WorkerDied"]
@@ -77,6 +77,21 @@ class CeleryAdapter(Adapter):
     #: process, so one that raises SystemExit (or kills its process) costs
     #: the child, and the worker records what became of the task.
     pool = "prefork"
+
+    @property
+    def pass_allowance(self) -> float:
+        """A pass waits up to ``timeout`` for its tasks after
+        :data:`START_ALLOWANCE`, drains the queues for up to ``timeout`` more,
+        then tells the worker to stop consuming (:data:`CONTROL_TIMEOUT`)."""
+        if self._worker is not None:
+            return super().pass_allowance
+        return START_ALLOWANCE + self.timeout + CONTROL_TIMEOUT
+
+    @property
+    def bounds_own_passes(self) -> bool:
+        # It gives up on unfinished tasks by itself (and never waits for them
+        # again): a pass after a stall still needs a worker started.
+        return self._worker is None or super().bounds_own_passes
 
     def __init__(self, worker: Any = None, timeout: float = 10.0) -> None:
         super().__init__(worker=worker, timeout=timeout)

@@ -41,12 +41,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import lost, pending
-from ..worker_process import WorkerDied, WorkerProcess, django_admin, wait_until
+from ..worker_process import (
+    STOP_GRACE,
+    WorkerDied,
+    WorkerProcess,
+    django_admin,
+    wait_until,
+)
 from .base import sibling_aliases, signal_handlers_kept
 
 MODES = ("batch", "continuous")
 #: Seconds a continuous worker gets per call once a task was lost.
 LOST_GRACE = 3.0
+#: Seconds a continuous call may take beyond its wait and the stop grace
+#: (starting the processes, the markers, the last look at the results).
+STOP_MARGIN = 2.0
 PLACEHOLDERS = ("queues", "queue", "backend")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _QUEUE_PLACEHOLDERS = {"queue", "queues"}
@@ -152,6 +161,12 @@ class CommandWorker:
         self.every_queue = CommandTemplate.parse(every_queue) if every_queue else None
         self.mode = mode
         self.timeout = timeout
+        if mode == "continuous":
+            # A call waits at most ``timeout`` for its tasks, then stops its
+            # processes (one grace, then SIGKILL): the kit's limit on the
+            # call is longer, so the call ends on its own, quietly.
+            self.pass_allowance = STOP_GRACE + STOP_MARGIN
+            self.bounds_own_passes = True
         self.selects_queues = self.template.selects_queues
         self.pending = pending.Pending()
         if mode == "continuous":

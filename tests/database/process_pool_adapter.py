@@ -11,6 +11,10 @@ from conformance.adapters.database import DatabaseAdapter, sibling_aliases
 class ProcessPoolAdapter(DatabaseAdapter):
     """Each worker call hands the tasks to a child process, as ``--pool process`` does."""
 
+    #: Each call starts a child process (Python, then Django) before any
+    #: task runs: a pass needs that beyond --task-timeout.
+    pass_allowance = 5.0
+
     def run_ready(self, backend: Any, queue_names: Sequence[str] | None = None) -> None:
         from reference_backends.database.worker import Worker
 
