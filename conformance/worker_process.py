@@ -128,6 +128,8 @@ class WorkerProcess:
             ) from None
 
     def tail(self) -> str:
+        if self._output.closed:
+            return "(its output is gone: the process was stopped)"
         self._output.flush()
         self._output.seek(0, os.SEEK_END)
         size = self._output.tell()

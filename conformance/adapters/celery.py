@@ -42,7 +42,6 @@ Subclasses say how the backend names its Celery app and queues
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -159,8 +158,7 @@ class CeleryAdapter(Adapter):
             # Interrupted while telling it (the kit's limit on a worker call,
             # a WorkerStalled): no waiting here; it starts its warm shutdown
             # now and the stopper below sees it gone.
-            if worker.alive:
-                worker.process.send_signal(signal.SIGTERM)
+            worker.terminate()
             raise
         finally:
             stopper = threading.Thread(
@@ -187,14 +185,14 @@ class CeleryAdapter(Adapter):
                 return standby
             except Exception:
                 standby.stop(self.stop_timeout)  # a fresh worker instead
-        return WorkerProcess.start(self.app_path(backend), queues, self.pool)
+        return WorkerProcess.launch(self.app_path(backend), queues, self.pool)
 
     def _prepare_standby(self, backend: Any) -> None:
         if not self.standby:
             return
         with self._lock:
             if self._standby is None:
-                self._standby = WorkerProcess.start(
+                self._standby = WorkerProcess.launch(
                     self.app_path(backend), [self.standby_queue], self.pool
                 )
 

@@ -15,57 +15,58 @@ ones, go back to the broker), SIGKILL after a bound.
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+from .. import worker_process
 
 #: How long to wait for a worker to answer remote control (seconds).
 CONTROL_TIMEOUT = 5.0
 
 
-class WorkerDied(RuntimeError):
+class WorkerDied(worker_process.WorkerDied):
     """The Celery worker process exited while tasks were still due."""
 
 
-@dataclass
-class WorkerProcess:
-    process: subprocess.Popen[bytes]
-    hostname: str
-    log: Path
-    queues: list[str] = field(default_factory=list)
+class WorkerProcess(worker_process.WorkerProcess):
+    """A Celery worker: the shared :class:`conformance.worker_process.WorkerProcess`
+    (the run's environment, output kept, SIGTERM then SIGKILL), addressed by
+    its ``hostname`` through Celery's remote control."""
+
+    def __init__(self, command: list[str], hostname: str, queues: list[str]) -> None:
+        super().__init__(command)
+        self.hostname = hostname
+        self.queues = list(queues)
 
     @classmethod
-    def start(cls, app_path: str, queues: list[str], pool: str) -> WorkerProcess:
-        """A worker on ``queues``, with this process's environment (the run's
-        settings), its output in a log file of its own."""
+    def launch(cls, app_path: str, queues: list[str], pool: str) -> WorkerProcess:
+        """A worker on ``queues``, started with the run's environment (its
+        settings, its import path)."""
         hostname = f"conformance-{uuid.uuid4().hex[:12]}@{socket.gethostname()}"
-        fd, name = tempfile.mkstemp(prefix="celery-worker-", suffix=".log")
-        log = Path(name)
-        with os.fdopen(fd, "wb") as sink:  # the descriptor mkstemp opened
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "conformance.adapters.celery_worker",
-                    app_path,
-                    ",".join(queues),
-                    hostname,
-                    pool,
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                env=os.environ.copy(),
-            )
-        return cls(process, hostname, log, list(queues))
+        worker = cls(
+            [
+                sys.executable,
+                "-m",
+                "conformance.adapters.celery_worker",
+                app_path,
+                ",".join(queues),
+                hostname,
+                pool,
+            ],
+            hostname,
+            queues,
+        )
+        worker.start()
+        return worker
+
+    @property
+    def process(self) -> subprocess.Popen[bytes]:
+        assert self._process is not None, "not started"
+        return self._process
 
     @property
     def alive(self) -> bool:
@@ -124,22 +125,16 @@ class WorkerProcess:
             f"{when}; its log ends:\n{self.tail()}"
         )
 
-    def stop(self, timeout: float) -> None:
-        """SIGTERM (warm shutdown), then SIGKILL: gone on return, log removed."""
+    def stop(self, timeout: float | None = None) -> int:
+        """SIGTERM (warm shutdown), then SIGKILL after ``timeout`` (else its
+        grace): gone on return, its output discarded."""
+        if timeout is not None:
+            self.stop_grace = timeout
         try:
-            if self.alive:
-                self.process.send_signal(signal.SIGTERM)
-                try:
-                    self.process.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
+            return super().stop()
         finally:
-            self.log.unlink(missing_ok=True)
+            self.close()
 
     def tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return "(no log)"
+        text = super().tail()
         return "\n".join(text.splitlines()[-lines:]) or "(empty)"

@@ -29,6 +29,10 @@ class FakeWorker:
     def release(self, app: Any, queues: list[str]) -> None:
         raise self.raises
 
+    def terminate(self) -> None:
+        if self.alive:
+            self.process.terminate()
+
     def stop(self, timeout: float) -> None:
         self.stopped = True
         if self.alive:
