@@ -25,6 +25,7 @@ the kit cannot see the backend execute anything (then execution clauses are
 from __future__ import annotations
 
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -74,6 +75,11 @@ _HANDLED_SIGNALS = tuple(
 def signal_handlers_kept() -> Iterator[None]:
     """A worker that installs signal handlers (a graceful stop) must not leave
     them in the kit's process: pytest's Ctrl-C must still work."""
+    if threading.current_thread() is not threading.main_thread():
+        # Handlers belong to the main thread: a worker called from another
+        # thread cannot install any (signal.signal raises there).
+        yield
+        return
     saved = {sig: signal.getsignal(sig) for sig in _HANDLED_SIGNALS}
     try:
         yield

@@ -6,6 +6,7 @@
 
 import os
 
+from conformance.settings_file import QUEUES
 from tests.thirdparty.settings_common import *  # noqa: F403
 
 INSTALLED_APPS = [*INSTALLED_APPS, "django_rq"]  # noqa: F405
@@ -13,5 +14,5 @@ INSTALLED_APPS = [*INSTALLED_APPS, "django_rq"]  # noqa: F405
 # The queues the kit uses, each on the test server's Redis.
 RQ_QUEUES = {
     name: {"URL": os.environ["CONFORMANCE_REDIS_URL"]}
-    for name in ("default", "queue-a", "queue-b")
+    for name in QUEUES
 }
