@@ -135,12 +135,7 @@ class PriorityWithinEachQueue(MemoryBackend):
     """Serves its queues one after the other, by name, highest priority first
     within each: right while every task is in one queue."""
 
-    expect = Expect(
-        "ordering",
-        fails={"ORDERING-PRIORITY"},
-        warns={"ORDERING-TIES-FIFO"},
-        options=WORKER,
-    )
+    expect = Expect("ordering", fails={"ORDERING-PRIORITY"}, options=WORKER)
 
     def ready_in_order(
         self, queue_names: Sequence[str] | None

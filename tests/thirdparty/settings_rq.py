@@ -12,7 +12,4 @@ from tests.thirdparty.settings_common import *  # noqa: F403
 INSTALLED_APPS = [*INSTALLED_APPS, "django_rq"]  # noqa: F405
 
 # The queues the kit uses, each on the test server's Redis.
-RQ_QUEUES = {
-    name: {"URL": os.environ["CONFORMANCE_REDIS_URL"]}
-    for name in QUEUES
-}
+RQ_QUEUES = {name: {"URL": os.environ["CONFORMANCE_REDIS_URL"]} for name in QUEUES}
