@@ -193,11 +193,21 @@ def append_json(text: str, item: Any) -> str:
 
 
 # -- tasks -------------------------------------------------------------------
+def is_task(found: Any) -> bool:
+    """Whether ``found`` is a Task, the only kind of object a worker calls.
+
+    Any Task, not only the backend's ``task_class``: ``@task`` builds its
+    Task with the *default* backend's class, and ``.using(backend=...)``
+    keeps it, so a task defined for another backend is a plain Task here.
+    """
+    return isinstance(found, compat.Task)
+
+
 def resolve_task(backend: Any, row: Row) -> Any:
     """The Task ``row`` names, with the row's priority, queue and run_after.
 
-    Raises :class:`TaskPathError` unless ``row.task_path`` imports as an
-    instance of the backend's ``task_class`` whose own path is exactly
+    Raises :class:`TaskPathError` unless ``row.task_path`` imports as a
+    Task (see :func:`is_task`) whose own path is exactly
     ``row.task_path`` (an alias such as ``pkg.reexported_name`` or a path to
     the Task's ``func`` is refused: enqueue never stores those). Raises
     ``InvalidTask`` if the stored options are no longer valid.
@@ -210,10 +220,8 @@ def resolve_task(backend: Any, row: Row) -> Any:
         ) from exc
     except Exception as exc:  # a module that fails while importing
         raise TaskPathError(f"importing {row.task_path!r} failed: {exc!r}") from exc
-    if not isinstance(found, backend.task_class) or found.module_path != row.task_path:
-        raise TaskPathError(
-            f"{row.task_path!r} is not a {backend.task_class.__qualname__}: refusing to run it"
-        )
+    if not is_task(found) or found.module_path != row.task_path:
+        raise TaskPathError(f"{row.task_path!r} is not a Task: refusing to run it")
     return dataclasses.replace(
         found,
         priority=row.priority,

@@ -46,6 +46,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .._lifecycle import to_json_text
+from . import records
 from .durations import parse_duration
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -107,10 +108,9 @@ class Entry:
             raise ScheduleError(
                 f"task {self.task_path!r} does not import: {exc}"
             ) from exc
-        if not isinstance(found, backend.task_class):
+        if not records.is_task(found):
             raise ScheduleError(
-                f"{self.task_path!r} is not a {backend.task_class.__qualname__} "
-                "(decorate the function with @task)"
+                f"{self.task_path!r} is not a Task (decorate the function with @task)"
             )
         changes: dict[str, Any] = {"backend": backend.alias}
         if self.queue_name is not None:

@@ -8,11 +8,13 @@ settings (conftest) and in worker processes (the kit's settings file).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from pathlib import Path
 from typing import Any
 
+from conformance import compat
 from conformance.compat import task
 
 
@@ -135,3 +137,19 @@ def turn_autocommit_off() -> str:
 
     transaction.set_autocommit(False)
     return "autocommit off"
+
+
+def plain_add(a: int, b: int) -> int:
+    return a + b
+
+
+def _plain_task(func: Any) -> Any:
+    """``func`` as a plain Task, not the backend's DatabaseTask: what ``@task``
+    builds when the default backend is another one (``.using(backend=...)``
+    keeps that class)."""
+    fields = dataclasses.fields(compat.Task)
+    options = {f.name: getattr(add, f.name) for f in fields if f.init}
+    return compat.Task(**{**options, "func": func})
+
+
+plain_add = _plain_task(plain_add)

@@ -593,3 +593,15 @@ def test_idle_worker_on_one_queue_waits_for_its_deferred_task(tasks: Any) -> Non
     thread.join(3)
     assert not thread.is_alive()
     assert fetch(mine).status == Status.SUCCESSFUL
+
+
+def test_a_plain_task_runs(tasks: Any) -> None:
+    # @task builds its Task with the default backend's class; a task defined
+    # while another backend is the default, then sent here with
+    # .using(backend=...), is a plain Task, not a DatabaseTask: it runs.
+    assert type(tasks.plain_add) is not type(tasks.add)
+    result = tasks.plain_add.enqueue(2, 3)
+    assert run() == 1
+    done = fetch(result)
+    assert done.status == Status.SUCCESSFUL, done.errors
+    assert done.return_value == 5
