@@ -48,6 +48,8 @@ logger = logging.getLogger("reference_backends.database.scheduler")
 MAX_SLEEP = 60.0
 #: After a database error, the next tick waits this long, doubling up to MAX_SLEEP.
 RETRY_SLEEP = 0.5
+#: What _claim returns while another worker holds an entry's row (PostgreSQL).
+HELD = "held by another worker"
 
 
 class Scheduler:
@@ -86,21 +88,27 @@ class Scheduler:
             current = at or now()
             if not self._registered:
                 self._register(current)
+            held = False
             for backend, entry in self.entries:
                 key = (backend.alias, entry.name)
                 task = tasks[key]
                 due = entry.latest_due(current)
                 if task is None or self._done.get(key) == due:
                     continue
-                self._claim(backend, entry, task, due)
-                self._done[key] = due
+                if self._claim(backend, entry, task, due) is HELD:
+                    # Another worker is enqueueing it; if it dies before its
+                    # commit, the due time is still ours to take: look again soon.
+                    held = True
+                else:
+                    self._done[key] = due
         except DatabaseError as exc:
             logger.warning("scheduler: database error (%s); retrying soon", exc)
             _discard_connection(self.database)
             self._retry, sleep = min(self._retry * 2, MAX_SLEEP), self._retry
             return sleep
         self._retry = RETRY_SLEEP
-        return self._sleep_time(at or now())
+        sleep = self._sleep_time(at or now())
+        return min(sleep, RETRY_SLEEP) if held else sleep
 
     def _resolve(self) -> dict[tuple[str, str], Any]:
         if self._tasks is None:
@@ -137,7 +145,8 @@ class Scheduler:
     def _claim(
         self, backend: DatabaseBackend, entry: Entry, task: Any, due: datetime
     ) -> str | None:
-        """Enqueue ``due`` unless it (or a later one) already was; the result id."""
+        """Enqueue ``due`` unless it (or a later one) already was; the result id,
+        or :data:`HELD` while another worker holds the entry's row."""
         connection = connections[self.database]
         row = ScheduleState.objects.using(self.database).filter(
             backend_name=backend.alias, name=entry.name
@@ -150,8 +159,8 @@ class Scheduler:
                             "last_due_at", flat=True
                         )
                     )
-                    if not locked:  # another worker holds it: this due time is theirs
-                        return None
+                    if not locked:  # another worker holds it, until it commits
+                        return HELD
                 # On SQLite this UPDATE is the transaction's first statement:
                 # it takes the write lock (a read first could not upgrade).
                 if not row.filter(last_due_at__lt=due).update(last_due_at=due):

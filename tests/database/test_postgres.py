@@ -238,3 +238,60 @@ def test_watched_connection_sees_every_statement(pg: Any, tasks: Any) -> None:
         assert Worker(["postgres"], batch=True).run() == 1
     assert any("FOR UPDATE SKIP LOCKED" in sql for sql in seen), seen
     assert pg.get_result(result.id).return_value == 5
+
+
+def test_a_due_time_held_by_a_worker_that_dies_is_taken_by_another(
+    pg: Any, postgres_alias: str
+) -> None:
+    """A scheduler that finds the entry's row locked looks again soon: if the
+    holder dies before its commit, the due time is not lost."""
+    from django.db import transaction
+
+    from reference_backends.database.backend import DatabaseBackend
+    from reference_backends.database.models import ScheduleState
+    from reference_backends.database.scheduler import RETRY_SLEEP, Scheduler
+
+    ScheduleState.objects.using(postgres_alias).all().delete()
+    backend = DatabaseBackend(
+        "postgres",
+        {
+            "QUEUES": ["default", "other"],
+            "OPTIONS": {
+                "DATABASE": postgres_alias,
+                "SCHEDULE": {
+                    "e": {"task": "tests.database.tasks.record", "every": "1h"}
+                },
+            },
+        },
+    )
+    scheduler = Scheduler([backend], postgres_alias)
+    start = timezone.now().replace(minute=0, second=0, microsecond=0)
+    scheduler.tick(start + timedelta(minutes=59))  # registers the entry
+    due = start + timedelta(hours=1)
+    locked, release = threading.Event(), threading.Event()
+
+    def dying_holder() -> None:
+        try:
+            with transaction.atomic(using=postgres_alias):
+                row = ScheduleState.objects.using(postgres_alias).select_for_update()
+                list(row.filter(name="e"))
+                locked.set()
+                release.wait(10)
+                raise RuntimeError("the holder dies before its commit")
+        except RuntimeError:
+            pass
+        finally:
+            connections[postgres_alias].close()
+
+    holder = threading.Thread(target=dying_holder)
+    holder.start()
+    assert locked.wait(10)
+    try:
+        assert scheduler.tick(due + timedelta(seconds=1)) <= RETRY_SLEEP
+        assert not TaskRecord.objects.using(postgres_alias).exists()
+    finally:
+        release.set()
+        holder.join(10)
+    scheduler.tick(due + timedelta(seconds=2))
+    runs = TaskRecord.objects.using(postgres_alias).values_list("run_after", flat=True)
+    assert list(runs) == [due]
