@@ -462,6 +462,12 @@ class Worker:
             outcome = self._lost(row, result, exc, time.perf_counter() - started)
             outcome.interrupted = True
             return outcome
+        except Exception as exc:
+            # The child could not be started or answered nonsense: the attempt
+            # is lost as with a dead child, and the worker goes on (the next
+            # task starts a new child), never leaving the row RUNNING.
+            logger.error("task %s: the child process failed: %r", row.id, exc)
+            return self._lost(row, result, exc, time.perf_counter() - started)
         duration = time.perf_counter() - started
         if attempt.failed:
             return self._failure(backend, task, row, result, attempt, duration)

@@ -298,3 +298,23 @@ def test_the_process_pool_refuses_to_start_without_settings_for_its_children(
     with pytest.raises(ChildStartError, match="could not set Django up"):
         Worker(["default"], batch=True, pool="process").run()
     assert fetch(result).status == Status.READY  # nothing was claimed
+
+
+def test_a_child_that_fails_loses_the_attempt_and_the_worker_goes_on(
+    tasks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replacement child that cannot start (or a child that answers
+    nonsense) loses that attempt; the worker neither dies nor leaves it RUNNING."""
+    from reference_backends.database import process_pool
+
+    def broken_run(self: Any, alias: str, row: Any, limit: Any) -> Any:
+        raise process_pool.ChildStartError("a replacement child took too long")
+
+    monkeypatch.setattr(process_pool.ChildProcess, "start", lambda self: None)
+    monkeypatch.setattr(process_pool.ChildProcess, "run", broken_run)
+    first, second = tasks.add.enqueue(1, 2), tasks.add.enqueue(3, 4)
+    assert Worker(["default"], batch=True, pool="process").run() == 2
+    for result in (first, second):
+        done = fetch(result)
+        assert done.status == Status.FAILED
+        assert "took too long" in done.errors[-1].traceback
