@@ -57,6 +57,9 @@ from .task_class import DatabaseTask
 
 AT_MOST_ONCE = "at-most-once"
 AT_LEAST_ONCE = "at-least-once"
+#: Where a worker runs tasks: in its threads, or each in a child process
+#: (``task_worker --pool``; the worker module is imported only when it runs).
+POOLS = ("thread", "process")
 APP = "reference_backends.database"
 
 # Ids this backend hands out are 32 lowercase hex characters; anything else

@@ -54,7 +54,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from .. import compat
 from .._lifecycle import from_json_text, now, update
 from . import records
-from .backend import AT_LEAST_ONCE, DatabaseBackend
+from .backend import AT_LEAST_ONCE, POOLS, DatabaseBackend
 from .execution import Attempt, run_here
 from .process_pool import ChildProcess
 from .queries import Claim, Finish, Queries
@@ -70,8 +70,6 @@ DEFAULT_POLL = {"postgresql": 1.0, "sqlite": 0.05}
 #: A stopping worker gives up writing its last outcome after this long.
 STOP_DEADLINE = 30.0
 RECOVERY_BATCH = 100
-#: Where tasks run: in the worker's threads, or each in a child process.
-POOLS = ("thread", "process")
 
 
 def default_worker_id() -> str:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from conformance.adapters import Adapter
 from conformance.adapters.enqueued import EnqueuedLog
+from conformance.versions import API_ROOT
 
 
 def test_the_log_hears_each_enqueue_with_its_queue_and_run_after(
@@ -62,6 +65,10 @@ def test_an_adapter_has_nothing_to_remove_by_default() -> None:
     assert Adapter().close(object()) is None
 
 
+@pytest.mark.skipif(
+    API_ROOT == "django_tasks",
+    reason="on Django 5.2 the backport is the API under test: its signal is the one heard",
+)
 def test_pending_hears_the_backports_task_enqueued_too(
     reference_tasks: Any, monkeypatch: Any
 ) -> None:

@@ -13,10 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from .... import compat
 from ...apps import DatabaseTasksConfig
-from ...backend import DatabaseBackend
-
-#: The --pool choices (the worker module is imported only when it runs).
-POOLS = ("thread", "process")
+from ...backend import POOLS, DatabaseBackend
 
 LOGGER = "reference_backends.database"
 
