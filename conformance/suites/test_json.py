@@ -90,14 +90,7 @@ def test_get_result_preserves_awkward_text(
     api: Api, task_backend: Any, name: str
 ) -> None:
     result, args, kwargs = _enqueue_awkward(api, name)
-    repro = f"result = {_call(api, args, kwargs)}\ntasks.echo.{api.name('get_result')}(result.id)"
-    fetched = answer_or_not_applicable(
-        lambda: api.get_result(tasks.echo, result.id),
-        task_backend,
-        what="get_result",
-        repro=repro,
-    )
-    _check_same_json(fetched, args, kwargs, "get_result(id)", repro)
+    _check_fetched_same_json(api, task_backend, result, args, kwargs)
 
 
 @clause("JSON-TUPLES-BECOME-LISTS")
@@ -128,6 +121,14 @@ def test_get_result_preserves_json(
     api: Api, task_backend: Any, args: list[Any], kwargs: dict[str, Any]
 ) -> None:
     result = api.enqueue(tasks.echo, *args, **kwargs)
+    _check_fetched_same_json(api, task_backend, result, args, kwargs)
+
+
+def _check_fetched_same_json(
+    api: Api, task_backend: Any, result: Any, args: Any, kwargs: Any
+) -> None:
+    """``get_result`` of ``result`` holds the JSON round-trip of the arguments."""
+    __tracebackhide__ = True
     repro = f"result = {_call(api, args, kwargs)}\ntasks.echo.{api.name('get_result')}(result.id)"
     fetched = answer_or_not_applicable(
         lambda: api.get_result(tasks.echo, result.id),

@@ -22,7 +22,8 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
+
+from tests.database.throwaway import ThrowawayServer
 
 SUPERUSER = "postgres"
 
@@ -47,7 +48,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class PostgresCluster:
+class PostgresCluster(ThrowawayServer):
     """One cluster in a temporary directory; ``start()``/``stop()`` may repeat."""
 
     def __init__(
@@ -130,22 +131,6 @@ class PostgresCluster:
         with contextlib.suppress(RuntimeError):  # not running
             self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> PostgresCluster:
-        try:
-            self.start()
-        except BaseException:
-            self.remove()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.remove()
 
 
 def _current_user() -> str:

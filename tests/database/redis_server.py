@@ -22,7 +22,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
+
+from tests.database.throwaway import ThrowawayServer
 
 #: How long the server may take to answer its first PING, and to stop.
 START_TIMEOUT = 10.0
@@ -80,7 +81,7 @@ def _complete(reply: bytes) -> bool:
     return True
 
 
-class RedisServer:
+class RedisServer(ThrowawayServer):
     """One ``redis-server`` process in a directory of its own."""
 
     def __init__(self) -> None:
@@ -155,22 +156,6 @@ class RedisServer:
 
     def _log(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def __enter__(self) -> RedisServer:
-        try:
-            self.start()
-        except BaseException:
-            self.remove()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.remove()
 
 
 @contextlib.contextmanager
