@@ -283,3 +283,12 @@ def kit_env(tmp_path: Path) -> Any:
         return env
 
     return make
+
+
+@pytest.fixture
+def log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file every task of tests.database.tasks that logs appends its line to."""
+    path = tmp_path / "log"
+    path.touch()
+    monkeypatch.setenv("REFERENCE_TASKS_LOG", str(path))
+    return path

@@ -20,10 +20,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
-from tests.database.throwaway import ThrowawayServer
+from tests.database.throwaway import ThrowawayServer, running_for_tests
 
 SUPERUSER = "postgres"
 
@@ -139,16 +138,6 @@ def _current_user() -> str:
     return getpass.getuser()
 
 
-@contextlib.contextmanager
-def cluster_for_tests() -> Iterator[PostgresCluster]:
+def cluster_for_tests() -> contextlib.AbstractContextManager[PostgresCluster]:
     """A running cluster for a test session; skip without PostgreSQL (fail on CI)."""
-    import pytest
-
-    try:
-        cluster = PostgresCluster()
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(str(exc))
-    with cluster:
-        yield cluster
+    return running_for_tests(PostgresCluster, PostgresUnavailable)

@@ -20,10 +20,9 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-from tests.database.throwaway import ThrowawayServer
+from tests.database.throwaway import ThrowawayServer, running_for_tests
 
 #: How long the server may take to answer its first PING, and to stop.
 START_TIMEOUT = 10.0
@@ -158,16 +157,6 @@ class RedisServer(ThrowawayServer):
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-@contextlib.contextmanager
-def redis_for_tests() -> Iterator[RedisServer]:
+def redis_for_tests() -> contextlib.AbstractContextManager[RedisServer]:
     """A running server for a test session; skip without redis-server (fail on CI)."""
-    import pytest
-
-    try:
-        server = RedisServer()
-    except RedisUnavailable as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(str(exc))
-    with server:
-        yield server
+    return running_for_tests(RedisServer, RedisUnavailable)

@@ -27,14 +27,6 @@ Status = compat.TaskResultStatus
 
 
 @pytest.fixture
-def log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "log"
-    path.touch()
-    monkeypatch.setenv("REFERENCE_TASKS_LOG", str(path))
-    return path
-
-
-@pytest.fixture
 def retry_tasks(tasks: Any) -> Any:
     from tests.database import retry_tasks as module
 

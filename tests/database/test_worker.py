@@ -25,14 +25,6 @@ from reference_backends.database.worker import Worker, default_worker_id
 Status = compat.TaskResultStatus
 
 
-@pytest.fixture
-def log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "log"
-    path.touch()
-    monkeypatch.setenv("REFERENCE_TASKS_LOG", str(path))
-    return path
-
-
 def run(*aliases: str, **kwargs: Any) -> int:
     kwargs.setdefault("batch", True)
     kwargs.setdefault("worker_id", "test-worker")
