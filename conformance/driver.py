@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from .backlog import BACKLOG
 from .lost import LOST, check_not_lost
 from .statuses import RUNNING
 from .support import Api, not_applicable
@@ -92,6 +93,7 @@ class Driver:
     def __init__(self, adapter: Adapter, backend: Any) -> None:
         self.adapter = adapter
         self.backend = backend
+        BACKLOG.listen()
 
     @property
     def worker_driven(self) -> bool:
@@ -117,23 +119,27 @@ class Driver:
     @property
     def pass_limit(self) -> float:
         """How long one worker pass may take: the timeout and the adapter's
-        allowance (a worker to start or stop); once one stalled, at most
-        :data:`STALLED_LIMIT` and the allowance, unless the adapter bounds
-        its own passes (it gives up by itself, and needs its allowance)."""
+        allowance (a worker to start or stop), plus a little per task that
+        may be waiting (:mod:`conformance.backlog`); once one stalled, at
+        most :data:`STALLED_LIMIT` and those allowances, unless the adapter
+        bounds its own passes (it gives up by itself, and needs its allowance)."""
         adapter = self.adapter
         waiting = adapter.timeout
         if id(adapter) in _STALLED and not adapter.bounds_own_passes:
             waiting = min(waiting, STALLED_LIMIT)
-        return waiting + adapter.pass_allowance
+        return waiting + adapter.pass_allowance + BACKLOG.allowance()
 
     def _pass(self, queue_names: Sequence[str] | None) -> BaseException | None:
         with _IN_FLIGHT_LOCK:
             _IN_FLIGHT["calls"] += 1
+        waiting = BACKLOG.count
         try:
             with time_limit(self.pass_limit):
                 self.adapter.run_ready(
                     self.backend, list(queue_names) if queue_names else None
                 )
+            if not queue_names:
+                BACKLOG.drained(waiting)
         except KeyboardInterrupt:
             raise
         except WorkerStalled as exc:

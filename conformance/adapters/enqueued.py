@@ -37,7 +37,8 @@ class Enqueued:
         return self.run_after is None or self.run_after <= now
 
 
-def _signals() -> list[Any]:
+def enqueued_signals() -> list[Any]:
+    """Every ``task_enqueued`` signal a backend may send (Django's, the backport's)."""
     found = [compat.task_enqueued]
     for name in SIGNAL_MODULES:
         try:
@@ -62,7 +63,7 @@ class EnqueuedLog:
     def listen(self) -> None:
         if self._signals:
             return
-        for signal in _signals():
+        for signal in enqueued_signals():
             signal.connect(self._heard, weak=False, dispatch_uid=id(self))
             self._signals.append(signal)
 

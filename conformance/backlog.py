@@ -1,0 +1,84 @@
+"""How many tasks a worker pass over every queue may find waiting.
+
+Clauses that only enqueue leave their tasks READY; the next pass over every
+queue runs them all, and at full depth, on a loaded machine, that can take
+longer than ``--task-timeout``. The pass is then not stalled, it is busy: a
+pass's time limit grows by :data:`SECONDS_PER_TASK` for each task enqueued
+since the last pass over every queue returned.
+
+Counted from ``task_enqueued`` (the backend sends it in the kit's process,
+where every enqueue of the run happens); a backend that sends no signal gets
+no allowance, and fails the signal clauses instead.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .adapters.enqueued import enqueued_signals
+
+#: The time one waiting task may add to a pass: about ten times what a kit
+#: task took on two CPUs shared by five busy processes (11 ms).
+SECONDS_PER_TASK = 0.1
+
+#: Tasks deferred further than this are not waiting for the next pass (the
+#: defer clauses park thousands an hour ahead).
+HORIZON = timedelta(minutes=1)
+
+
+def _parked(task_result: Any) -> bool:
+    """Deferred beyond the horizon. Never raises: a receiver that raised
+    would break the backend's enqueue (``Signal.send``)."""
+    run_after: Any = getattr(getattr(task_result, "task", None), "run_after", None)
+    try:
+        return bool(run_after > datetime.now(UTC) + HORIZON)
+    except Exception:  # None, a naive datetime: not parked
+        return False
+
+
+class Backlog:
+    """Tasks enqueued since the last pass over every queue returned."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._signals: list[Any] = []
+
+    def listen(self) -> None:
+        if self._signals:
+            return
+        for signal in enqueued_signals():
+            signal.connect(self._heard, weak=False, dispatch_uid=id(self))
+            self._signals.append(signal)
+
+    def stop(self) -> None:
+        for signal in self._signals:
+            signal.disconnect(self._heard, dispatch_uid=id(self))
+        self._signals = []
+
+    def _heard(self, sender: Any, task_result: Any = None, **kwargs: Any) -> None:
+        if _parked(task_result):
+            return
+        with self._lock:
+            self._count += 1
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return self._count
+
+    def allowance(self) -> float:
+        """Seconds a pass may add for the tasks it may find waiting."""
+        return self.count * SECONDS_PER_TASK
+
+    def drained(self, seen: int) -> None:
+        """A pass over every queue returned: the ``seen`` tasks enqueued
+        before it began are no longer waiting (later ones may be)."""
+        with self._lock:
+            self._count = max(self._count - seen, 0)
+
+
+#: The run's one backlog (a kit run drives one backend).
+BACKLOG = Backlog()
