@@ -9,10 +9,13 @@ A backend adopts the kit before it conforms: it records what fails today
     reason = "signals land in 2.0"       # required: why it fails today
     django = ">=6.1"                     # optional: the Django versions it fails on
     match = "no task_started"            # optional: the failure must say this
+    strict = false                       # optional: it fails only some runs
 
 A listed clause that fails as described is reported as ``expected``; one
 that passes now, or fails differently, fails the run (like strict xfail), so
-the file never rots silently.
+the file never rots silently. ``strict = false`` is for a deviation that
+shows only in some runs (an order a worker's prefetching decides, say): a
+pass is then no news; failing differently still fails the run.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ if TYPE_CHECKING:
     from .report import ClauseRecord
 
 #: The keys an entry may have; ``clause`` and ``reason`` are required.
-KEYS = ("clause", "reason", "django", "match")
+KEYS = ("clause", "reason", "django", "match", "strict")
+#: The keys whose value is a string (``strict`` is a boolean).
+TEXT_KEYS = ("clause", "reason", "django", "match")
 #: The reason ``--task-write-expected-failures`` gives a new entry.
 TODO_REASON = "TODO: why this clause fails, and when it will pass"
 
@@ -48,6 +53,8 @@ class ExpectedFailure:
     django: str = ""
     #: A substring the failure must contain; "" means any failure.
     match: str = ""
+    #: False: the clause may also pass (a deviation some runs do not show).
+    strict: bool = True
 
     def applies_to(self, django_version: Version) -> bool:
         return django_version in SpecifierSet(self.django)
@@ -71,9 +78,12 @@ def _entry(
     unknown = sorted(set(raw) - set(KEYS))
     if unknown:
         raise ExpectedFailuresError(f"{where} has unknown keys {unknown}")
-    for key in KEYS:
+    for key in TEXT_KEYS:
         if key in raw and not isinstance(raw[key], str):
             raise ExpectedFailuresError(f"{where}: {key} must be a string")
+    strict = raw.get("strict", True)
+    if not isinstance(strict, bool):
+        raise ExpectedFailuresError(f"{where}: strict must be true or false")
     clause = str(raw.get("clause", "")).strip()
     if not clause:
         raise ExpectedFailuresError(f"{where} names no clause")
@@ -91,7 +101,7 @@ def _entry(
         SpecifierSet(django)
     except InvalidSpecifier as exc:
         raise ExpectedFailuresError(f"{where} ({canonical}): django {exc}") from exc
-    return ExpectedFailure(canonical, reason, django, str(raw.get("match", "")))
+    return ExpectedFailure(canonical, reason, django, str(raw.get("match", "")), strict)
 
 
 def load(path: Path, clause_ids: Iterable[str]) -> dict[str, ExpectedFailure]:
@@ -134,7 +144,7 @@ def render(entries: Iterable[ExpectedFailure], observations: Mapping[str, str]) 
         "# Clauses this backend fails today: the kit reports them as `expected`",
         "# and fails the run when one passes or fails differently.",
         "# Keys: clause, reason (required), django (a version specifier), match",
-        "# (a substring the failure must contain).",
+        "# (a substring the failure must contain), strict (false: it may pass).",
     ]
     for entry in entries:
         lines += ["", "[[expected]]"]
@@ -149,6 +159,8 @@ def render(entries: Iterable[ExpectedFailure], observations: Mapping[str, str]) 
             lines.append(f"django = {_quote(entry.django)}")
         if entry.match:
             lines.append(f"match = {_quote(entry.match)}")
+        if not entry.strict:
+            lines.append("strict = false")
     return "\n".join(lines) + "\n"
 
 
@@ -170,6 +182,8 @@ def stale(
         if record is None:
             continue
         observed = record.details[0].splitlines()[0] if record.details else ""
+        if record.outcome == PASS and not entry.strict:
+            continue  # some runs do not show it: no news
         if record.outcome == PASS:
             problems.append(f"{clause_id} passes now: remove it from {path}")
         elif record.outcome in (FAIL, WARN) and EXPECTED not in record.tests.values():
@@ -196,9 +210,12 @@ def write(
     entries = []
     observations = {}
     for clause_id, record in records.items():
-        if record.outcome not in (FAIL, EXPECTED):
+        listed = existing.get(clause_id)
+        # A non-strict entry stays, though this run did not show its deviation.
+        kept = listed is not None and not listed.strict
+        if record.outcome not in (FAIL, EXPECTED) and not kept:
             continue
-        entry = existing.get(clause_id) or ExpectedFailure(clause_id, TODO_REASON)
+        entry = listed or ExpectedFailure(clause_id, TODO_REASON)
         if record.outcome == FAIL and entry.match:
             entry = replace(entry, match="")  # it fails otherwise now: any failure
         entries.append(entry)

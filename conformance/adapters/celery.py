@@ -42,6 +42,7 @@ Subclasses say how the backend names its Celery app and queues
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Sequence
@@ -49,7 +50,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .base import Adapter
-from .celery_process import CONTROL_TIMEOUT, WorkerDied, WorkerProcess
+from .celery_process import (
+    CONTROL_TIMEOUT,
+    WorkerDied,
+    WorkerProcess,
+    bounded,
+    control_limit,
+)
 from .enqueued import EnqueuedLog
 
 __all__ = ["CeleryAdapter", "WorkerDied"]
@@ -58,6 +65,10 @@ __all__ = ["CeleryAdapter", "WorkerDied"]
 START_ALLOWANCE = 30.0
 #: Seconds between two looks at the results being waited for.
 POLL_INTERVAL = 0.05
+
+
+#: Seconds the end of a run may spend removing what it left in the broker.
+CLEANUP_LIMIT = 60.0
 
 
 class CeleryAdapter(Adapter):
@@ -268,8 +279,12 @@ class CeleryAdapter(Adapter):
         for stopper in stoppers:
             stopper.join()  # every worker process is gone when the run ends
         try:
-            self.remove_leftovers(backend)
-        except Exception:  # a broker gone away: nothing more to remove
+            bounded(
+                functools.partial(self.remove_leftovers, backend),
+                CLEANUP_LIMIT,
+                "purge of the run's queues and results",
+            )
+        except Exception:  # a broker gone away, or hung: nothing more to remove
             return
 
     def remove_leftovers(self, backend: Any) -> None:
@@ -304,6 +319,14 @@ class CeleryAdapter(Adapter):
 
 def messages_waiting(app: Any, queues: list[str]) -> int:
     """Messages in the broker's ``queues``, taken by no worker yet."""
+    return bounded(
+        functools.partial(_count_messages, app, queues),
+        control_limit(CONTROL_TIMEOUT),
+        "queue_declare",
+    )
+
+
+def _count_messages(app: Any, queues: list[str]) -> int:
     total = 0
     with app.connection_for_read() as connection:
         channel = connection.default_channel

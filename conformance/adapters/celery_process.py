@@ -15,17 +15,61 @@ ones, go back to the broker), SIGKILL after a bound.
 
 from __future__ import annotations
 
+import functools
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .. import worker_process
 
 #: How long to wait for a worker to answer remote control (seconds).
 CONTROL_TIMEOUT = 5.0
+
+#: What a broker round-trip may take beyond its own timeout before the kit
+#: gives up on it (:func:`bounded`).
+ROUND_TRIP_MARGIN = 5.0
+
+T = TypeVar("T")
+
+
+def bounded(call: Callable[[], T], seconds: float, what: str) -> T:
+    """``call()``, waited for ``seconds`` at most, in a thread of its own.
+
+    Celery's timeouts bound the wait for replies, not the broker round-trip
+    itself: under load one ``ping`` never returned. The kit's alarm only
+    reaches the main thread, and the kit drives workers from other threads
+    too; here a hung round-trip is a ``TimeoutError`` in any thread, and
+    the thread that hangs is left behind (a daemon).
+    """
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(
+        target=run, name=f"conformance-celery-{what}", daemon=True
+    )
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError(f"Celery's {what} did not return within {seconds:g} s")
+    if "error" in box:
+        raise box["error"]
+    value: T = box["value"]
+    return value
+
+
+def control_limit(timeout: float) -> float:
+    """How long :func:`bounded` waits for a round-trip of ``timeout``."""
+    return timeout + ROUND_TRIP_MARGIN
 
 
 class WorkerDied(worker_process.WorkerDied):
@@ -78,7 +122,11 @@ class WorkerProcess(worker_process.WorkerProcess):
         each acknowledged. Raises :class:`WorkerDied` or ``TimeoutError``."""
         deadline = time.monotonic() + allowance
         destination = [self.hostname]
-        while not app.control.ping(destination=destination, timeout=0.25, limit=1):
+        while not bounded(
+            lambda: app.control.ping(destination=destination, timeout=0.25, limit=1),
+            control_limit(0.25),
+            "ping",
+        ):
             if not self.alive:
                 raise self.died("while starting")
             if time.monotonic() > deadline:
@@ -86,12 +134,17 @@ class WorkerProcess(worker_process.WorkerProcess):
                     f"{self.hostname} did not answer within {allowance:g} s"
                 )
         for queue in queues:
-            replies = app.control.add_consumer(
-                queue,
-                destination=destination,
-                reply=True,
-                timeout=CONTROL_TIMEOUT,
-                limit=1,
+            replies = bounded(
+                functools.partial(
+                    app.control.add_consumer,
+                    queue,
+                    destination=destination,
+                    reply=True,
+                    timeout=CONTROL_TIMEOUT,
+                    limit=1,
+                ),
+                control_limit(CONTROL_TIMEOUT),
+                "add_consumer",
             )
             if not replies:
                 raise TimeoutError(f"{self.hostname} did not take queue {queue!r}")
@@ -103,20 +156,28 @@ class WorkerProcess(worker_process.WorkerProcess):
         inspect = app.control.inspect(
             destination=[self.hostname], timeout=CONTROL_TIMEOUT, limit=1
         )
-        active = (inspect.active() or {}).get(self.hostname)
-        reserved = (inspect.reserved() or {}).get(self.hostname)
+        limit = control_limit(CONTROL_TIMEOUT)
+        active = (bounded(inspect.active, limit, "inspect") or {}).get(self.hostname)
+        reserved = (bounded(inspect.reserved, limit, "inspect") or {}).get(
+            self.hostname
+        )
         return active == [] and reserved == []
 
     def release(self, app: Any, queues: list[str]) -> None:
         """Stop consuming ``queues`` (``cancel_consumer``, acknowledged): from
         then on the worker takes no new message, and may be stopped at leisure."""
         for queue in queues:
-            app.control.cancel_consumer(
-                queue,
-                destination=[self.hostname],
-                reply=True,
-                timeout=CONTROL_TIMEOUT,
-                limit=1,
+            bounded(
+                functools.partial(
+                    app.control.cancel_consumer,
+                    queue,
+                    destination=[self.hostname],
+                    reply=True,
+                    timeout=CONTROL_TIMEOUT,
+                    limit=1,
+                ),
+                control_limit(CONTROL_TIMEOUT),
+                "cancel_consumer",
             )
 
     def died(self, when: str) -> WorkerDied:

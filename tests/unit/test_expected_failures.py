@@ -83,6 +83,11 @@ def test_entries_are_read_with_their_optional_keys(tmp_path: Path) -> None:
         ),
         ("[[expected]\n", "not TOML"),
         ('[[clause]]\nid = "X"', "unknown tables"),
+        (
+            '[[expected]]\nclause = "SIGNALS-ENQUEUED-ONCE"\nreason = "x"\n'
+            'strict = "no"',
+            "strict must be true or false",
+        ),
     ],
 )
 def test_a_malformed_file_names_the_problem(
@@ -138,3 +143,30 @@ def test_written_file_lists_the_failures_and_reads_back(tmp_path: Path) -> None:
         "SIGNALS-ENQUEUED-ONCE": ExpectedFailure("SIGNALS-ENQUEUED-ONCE", TODO_REASON),
         "SIGNALS-ENQUEUED-RESULT": kept,
     }
+
+
+def test_a_non_strict_entry_may_pass_but_not_fail_otherwise(tmp_path: Path) -> None:
+    """For a deviation only some runs show (an order prefetching decides)."""
+    path = _file(
+        tmp_path,
+        """
+        [[expected]]
+        clause = "SIGNALS-ENQUEUED-ONCE"
+        reason = "ties start out of order when the worker prefetches"
+        match = "sent 0"
+        strict = false
+        """,
+    )
+    entries = load(path, IDS)
+    assert not entries["SIGNALS-ENQUEUED-ONCE"].strict
+    passing = {"SIGNALS-ENQUEUED-ONCE": _record("SIGNALS-ENQUEUED-ONCE", t=PASS)}
+    assert stale(entries, passing, "xf.toml") == []
+    other = {"SIGNALS-ENQUEUED-ONCE": _record("SIGNALS-ENQUEUED-ONCE", t=FAIL)}
+    assert stale(entries, other, "xf.toml")[0].startswith(
+        "SIGNALS-ENQUEUED-ONCE fails differently"
+    )
+    # Rewritten after a run that did not show it, the entry stays as it was.
+    target = tmp_path / "written.toml"
+    write(target, passing, entries)
+    assert "strict = false" in target.read_text(encoding="utf-8")
+    assert load(target, IDS) == entries
