@@ -40,6 +40,9 @@ class DjQueueAdapter(Adapter):
     selects_queues = True
     runs_in_other_threads = True
     runs_concurrently = True
+    # "Across multiple queue selectors, selector order wins" (its README):
+    # priority orders each queue, not the queues together.
+    orders_across_queues = False
 
     @property
     def pass_allowance(self) -> float:

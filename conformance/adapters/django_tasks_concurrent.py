@@ -40,6 +40,8 @@ class ConcurrentWorkerAdapter(DjangoTasksDbAdapter):
     # loop, which only the main thread can do.
     runs_in_other_threads = False
     runs_concurrently = False
+    # One worker per queue, one after another: priority orders each queue.
+    orders_across_queues = False
 
     def run_ready(self, backend: Any, queue_names: Sequence[str] | None = None) -> None:
         if self._worker is not None:  # --task-worker(-command) wins
