@@ -74,6 +74,11 @@ REQUIREMENTS: dict[str, tuple[Callable[[Environment], bool], str]] = {
         lambda env: env.adapter.runs_concurrently,
         "the worker can be called twice at once (its adapter declares it can)",
     ),
+    "worker_orders_across_queues": (
+        lambda env: env.adapter.orders_across_queues,
+        "one worker call orders several queues by priority together (its adapter "
+        "declares it does)",
+    ),
 }
 
 #: Requirements an unsettled adapter (an unknown backend, not yet probed)
@@ -87,6 +92,7 @@ ADAPTER_REQUIREMENTS = frozenset(
         "worker_selects_queues",
         "worker_in_other_threads",
         "worker_concurrent",
+        "worker_orders_across_queues",
     }
 )
 

@@ -55,6 +55,8 @@ KNOWN_ADAPTERS: dict[str, str] = {
     "django_tasks_fennel.backend.CeleryBackend": (
         "conformance.adapters.celery_backends.FennelAdapter"
     ),
+    "dbtasks.backend.DatabaseBackend": "conformance.adapters.dbtasks.DbtasksAdapter",
+    "dj_queue.backend.DjQueueBackend": "conformance.adapters.dj_queue.DjQueueAdapter",
 }
 
 

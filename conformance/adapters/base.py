@@ -40,7 +40,12 @@ WorkerCallable = Callable[[Any, Sequence[str] | None], None]
 
 
 #: The worker capabilities an adapter or a ``--task-worker`` callable declares.
-CAPABILITIES = ("selects_queues", "runs_in_other_threads", "runs_concurrently")
+CAPABILITIES = (
+    "selects_queues",
+    "runs_in_other_threads",
+    "runs_concurrently",
+    "orders_across_queues",
+)
 
 
 def sibling_aliases(backend: Any, shares: Callable[[Any], bool]) -> list[str]:
@@ -123,6 +128,12 @@ class Adapter:
     runs_in_other_threads: bool = True
     #: Two calls of the worker may run at the same time.
     runs_concurrently: bool = True
+    #: One call for several queues orders their tasks by priority together.
+    #: False for a worker that takes its queues one after another (a worker
+    #: of one queue, or queue order before priority, as configured): Django
+    #: says nothing of how a worker interleaves queues, so priority is then
+    #: checked within one queue.
+    orders_across_queues: bool = True
 
     @property
     def pass_allowance(self) -> float:

@@ -133,3 +133,24 @@ def test_undeclared_capabilities_are_assumed() -> None:
     ):
         assert unmet(_clause(requirement), _env(None, adapter)) is None
     assert "not " not in adapter.describe()
+
+
+def test_a_worker_that_takes_queues_in_turn_is_ordered_within_one_queue() -> None:
+    # dj-queue's workers take their queues in selector order, and a
+    # django-tasks-concurrent worker serves one queue: priority across the
+    # queues of one call is not theirs to keep, and not Django's to ask.
+    from conformance.adapters import Adapter
+
+    adapter = Adapter(worker=_worker(orders_across_queues=False))
+    assert not adapter.orders_across_queues
+    assert "not orders_across_queues" in adapter.describe()
+    reason = unmet(_clause("worker_orders_across_queues"), _env(None, adapter))
+    assert reason is not None
+    assert "orders several queues by priority together" in reason
+    assert (
+        unmet(
+            _clause("worker_orders_across_queues"),
+            _env(None, Adapter(worker=_worker())),
+        )
+        is None
+    )
