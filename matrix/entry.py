@@ -88,7 +88,8 @@ def parse(name: str, data: dict[str, Any]) -> Entry:
     for key, value in data.items():
         if not isinstance(value, _KEYS[key]):
             raise EntryError(f"{where}: {key} must be a {_KEYS[key].__name__}")
-        if key in _LISTS and not all(isinstance(item, str) for item in value):
+    for key in _LISTS:
+        if not all(isinstance(item, str) for item in data.get(key, [])):
             raise EntryError(f"{where}: {key} must be a list of strings")
     if not data["django"]:
         raise EntryError(f"{where}: django must name the Django it runs on")
@@ -109,7 +110,9 @@ def parse(name: str, data: dict[str, Any]) -> Entry:
         raise EntryError(f"{where}: database must be one of {DATABASES}")
     if database == "postgres" and "postgres" not in services:
         raise EntryError(f"{where}: database 'postgres' needs service 'postgres'")
-    converted = {k: tuple(v) if k in _LISTS else v for k, v in data.items()}
+    converted: dict[str, Any] = {
+        k: tuple(v) if k in _LISTS else v for k, v in data.items()
+    }
     return Entry(name=name, **converted)
 
 
