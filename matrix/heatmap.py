@@ -35,7 +35,7 @@ FONT = "font-family='Helvetica, Arial, sans-serif' font-size='12'"
 
 def render(rows: list[Row]) -> str:
     ids = [family.id for family in families()]
-    width = LEFT + CELL * len(ids) + 20
+    width = LEFT + CELL * len(ids) + 110  # the last names slant right
     height = TOP + CELL * len(rows) + 60
     out = [
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}'"
@@ -81,5 +81,5 @@ def _legend(y: float) -> list[str]:
             f"<rect x='{x}' y='{y}' width='14' height='14' fill='{COLOURS[outcome]}'/>"
         )
         out.append(f"<text x='{x + 19}' y='{y + 12}'>{escape(LABELS[outcome])}</text>")
-        x += 26 + 7.5 * len(LABELS[outcome])
+        x += 30 + 6.5 * len(LABELS[outcome])
     return out

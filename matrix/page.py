@@ -98,7 +98,9 @@ def render(rows: list[Row]) -> str:
         " [`matrix/entries`](../matrix/entries) and the results in"
         " [`matrix/results`](../matrix/results): edit those, not this page.",
         "",
-        "Conforming: no MUST clause fails (warnings are SHOULD clauses). A family's"
+        "Conforming: no MUST clause fails (warnings are SHOULD clauses). The"
+        " counts are of clauses; a portability note (a NOTE clause: Django is"
+        " silent) counts as a pass. A family's"
         " cell: ✓ every checked clause passes · ✗ n: n clauses fail · ⚠ n: n SHOULD"
         " clauses warn · - nothing checked (n/a: the backend does not declare the"
         " feature, or its worker cannot) · · not run. The families are the spec's"
