@@ -23,7 +23,7 @@ from .entry import Entry
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: The longest a kit run may take; then it is stopped, and says so.
-KIT_TIMEOUT = 900.0
+KIT_TIMEOUT = 1500.0
 #: How much of a failed run's output its result keeps.
 LOG_TAIL = 40
 

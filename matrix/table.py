@@ -23,6 +23,8 @@ from conformance.summary import from_dict
 _CELL_SEVERITY = {FAIL: 3, WARN: 2, PASS: 1, NA: 0}
 #: What an unfinished run is called, in the row and in the cell.
 SETUP = "setup"
+#: An observation longer than this is cut (a repr may hold a whole traceback).
+OBSERVATION_LENGTH = 300
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,12 @@ def _outcome(record: ClauseRecord) -> str:
     return {EXPECTED: FAIL, NOTE: PASS}.get(outcome, outcome)
 
 
+def _short(text: str) -> str:
+    if len(text) <= OBSERVATION_LENGTH:
+        return text
+    return text[: OBSERVATION_LENGTH - 1].rstrip() + "…"
+
+
 def row(result: dict[str, Any]) -> Row:
     info = result["matrix"]
     out = Row(
@@ -116,7 +124,9 @@ def row(result: dict[str, Any]) -> Row:
                     level=record.clause.level,
                     outcome=outcome,
                     family=family,
-                    observation=report.note(record) or "(no observation recorded)",
+                    observation=_short(
+                        report.note(record) or "(no observation recorded)"
+                    ),
                     source=record.clause.source,
                 )
             )

@@ -15,7 +15,7 @@ import pytest
 from conformance.spec import load_clauses
 from matrix import heatmap, page
 from matrix.run import RESULTS
-from matrix.table import Row, families, load_rows
+from matrix.table import OBSERVATION_LENGTH, Row, families, load_rows
 
 STORED = Path(__file__).resolve().parent / "results"
 
@@ -68,7 +68,7 @@ def test_a_row_per_backend_with_versions_verdict_totals_and_families(text: str) 
     assert (good["checks"], good["defer"]) == ("✓", "-")
     flawed = dict(zip(header, _row_of(text, "Flawed Backend"), strict=True))
     assert flawed["Conforming"].startswith("[no]")
-    assert (flawed["fail"], flawed["warn"]) == ("1", "1")
+    assert (flawed["fail"], flawed["warn"]) == ("2", "1")
     assert (flawed["defer"], flawed["checks"], flawed["context"]) == ("✗ 1", "⚠ 1", "-")
     broken = dict(zip(header, _row_of(text, "Broken Backend"), strict=True))
     assert broken["Conforming"].startswith("[could not be set up]")
@@ -97,6 +97,14 @@ def test_each_finding_has_its_observation_and_django_source(text: str) -> None:
     good = findings.split("### Good Backend", 1)[1].split("###", 1)[0]
     assert "**FAIL**" not in good
     assert "Conforming: yes" in good
+
+
+def test_a_long_observation_is_cut_to_one_short_line(text: str) -> None:
+    line = next(
+        line for line in text.splitlines() if "`ENQUEUE-RETURNS-RESULT`" in line
+    )
+    assert "…" in line
+    assert len(line) < OBSERVATION_LENGTH + 300  # the clause, its level, its source
 
 
 def test_a_backend_that_could_not_be_set_up_says_why(text: str) -> None:
