@@ -81,5 +81,5 @@ def _legend(y: float) -> list[str]:
             f"<rect x='{x}' y='{y}' width='14' height='14' fill='{COLOURS[outcome]}'/>"
         )
         out.append(f"<text x='{x + 19}' y='{y + 12}'>{escape(LABELS[outcome])}</text>")
-        x += 30 + 6.5 * len(LABELS[outcome])
+        x += 34 + 7.2 * len(LABELS[outcome])
     return out

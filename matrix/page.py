@@ -32,6 +32,12 @@ def _escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _sentence(text: str) -> str:
+    """One line that ends as a sentence (a cut one already ends with "…")."""
+    text = _escape(text).rstrip(".")
+    return text if text.endswith("…") else f"{text}."
+
+
 def _anchor(row: Row) -> str:
     return row.name
 
@@ -78,7 +84,7 @@ def findings(row: Row) -> list[str]:
     for finding in row.findings:
         lines.append(
             f"- **{finding.outcome.upper()}** `{finding.clause}` ({finding.level},"
-            f" {finding.family}): {_escape(finding.observation).rstrip('.')}."
+            f" {finding.family}): {_sentence(finding.observation)}"
             f" *Source:* {_escape(finding.source)}"
         )
     return [*lines, ""] if row.findings else lines
