@@ -117,7 +117,9 @@ def render(rows: list[Row]) -> str:
         "## Findings, per backend",
         "",
         "Each failing (MUST) and warning (SHOULD) clause, with what the kit observed"
-        " and the Django source the clause is taken from.",
+        " and the Django source the clause is taken from. Some are shown again"
+        " without the kit, in plain Django, by the scripts in"
+        " [`matrix/checks`](../matrix/checks).",
         "",
     ]
     for row in rows:
