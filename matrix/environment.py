@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -61,8 +62,11 @@ def ensure(entry: Entry) -> Path:
     venv = VENVS / f"{entry.name}-{key(entry)}"
     if (venv / READY).exists():
         return venv
+    # The entry's older environments: its name and a key, never another
+    # entry's whose name merely starts with this one's.
     for stale in VENVS.glob(f"{entry.name}-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+        if re.fullmatch(rf"{re.escape(entry.name)}-[0-9a-f]{{12}}", stale.name):
+            shutil.rmtree(stale, ignore_errors=True)
     env = {**os.environ, "UV_PYTHON_PREFERENCE": "only-system"}
     env.pop("VIRTUAL_ENV", None)
     _run([uv(), "venv", "--quiet", "--python", entry.python, str(venv)], env)
