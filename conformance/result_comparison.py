@@ -24,6 +24,20 @@ from .violation import check
 CLOCK_SLACK = timedelta(seconds=2)
 
 
+#: What a result's task tells a user, compared wherever results are.
+RESULT_TASK_FIELDS = (
+    "module_path",
+    "priority",
+    "queue_name",
+    "backend",
+    "run_after",
+    "takes_context",
+)
+
+#: A field the object does not have, as a comparison shows it.
+MISSING = "<missing>"
+
+
 def _when(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
@@ -47,13 +61,10 @@ def result_fields(result: Any) -> dict[str, Any]:
         ],
         "worker_ids": list(result.worker_ids),
         "attempts": result.attempts,
+        # A result whose task is None (or lacks a field) is a difference to
+        # report, not an AttributeError in the kit.
         "task": {
-            "module_path": task.module_path,
-            "priority": task.priority,
-            "queue_name": task.queue_name,
-            "backend": task.backend,
-            "run_after": _when(task.run_after),
-            "takes_context": task.takes_context,
+            name: _when(getattr(task, name, MISSING)) for name in RESULT_TASK_FIELDS
         },
     }
     if result.status == SUCCESSFUL:

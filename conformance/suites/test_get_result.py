@@ -296,7 +296,7 @@ def test_backend_answers_for_every_task(
     check(
         isinstance(found, compat.TaskResult)
         and found.id == result.id
-        and found.task.func == task.func,
+        and getattr(found.task, "func", None) == task.func,
         expected=f"the result of tasks.{task_name}, id {result.id!r}",
         observed=repr(found),
         repro=repro,
