@@ -1,17 +1,22 @@
 """Backends right in the easy case only: each passes a kit that checks its
 clause in one situation, and breaks in the variation the kit now also runs
 (issue 14: time zones, sub-second run_after, queue names, priority across
-queues, awkward values, tracebacks, signal timing, copies, stalls).
+queues, awkward values, tracebacks, signal timing, copies, stalls, ids from
+several processes, RUNNING before the start, bad records in every position,
+tampered paths whatever the worker calls).
 
-Each breaks one rule on top of :class:`tests.memory_backend.MemoryBackend`,
-run with ``--task-worker``. The docstring says which variation finds it.
+Most break one rule on top of :class:`tests.memory_backend.MemoryBackend`,
+run with ``--task-worker`` (or its adapter, for the stored records). The
+docstring says which variation finds it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 import time
+import uuid
 import traceback
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -20,9 +25,11 @@ from typing import Any
 from django.utils import timezone
 
 from conformance import compat
+from reference_backends._lifecycle import update
 from tests.memory_backend import MemoryBackend
 
 from .expect import Expect
+from .storing import AlteringDummy
 
 WORKER = ("--task-worker=tests.memory_backend.run_ready",)
 
@@ -84,6 +91,22 @@ class WholeSecondRunAfter(MemoryBackend):
     def is_due(self, due_microseconds: int, now: datetime) -> bool:
         whole = due_microseconds // 1_000_000 * 1_000_000
         return super().is_due(whole, now)
+
+
+# -- processes -----------------------------------------------------------------------
+#: Seeded once per process, the same way in each ("reproducible test runs").
+_ID_RANDOM = random.Random("conformance-ids")
+
+
+class SeededRandomIds(AlteringDummy):
+    """UUIDs drawn from a generator seeded with a constant: unique within a
+    process, its threads and aliases (one shared generator), and the same
+    sequence in every process."""
+
+    expect = Expect("ENQUEUE-ID-UNIQUE", fails={"ENQUEUE-ID-UNIQUE"})
+
+    def alter(self, result: Any) -> None:
+        update(result, id=str(uuid.UUID(int=_ID_RANDOM.getrandbits(128))))
 
 
 # -- names ---------------------------------------------------------------------------
