@@ -28,7 +28,8 @@ import django
 django.setup()
 from conformance import tasks
 from conformance.support import in_an_hour
-alias, count, defer, ready, go = sys.argv[1], int(sys.argv[2]), sys.argv[3], *map(Path, sys.argv[4:6])
+alias, count, defer = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+ready, go = Path(sys.argv[4]), Path(sys.argv[5])
 task = tasks.noop.using(backend=alias)
 if defer == "1":
     task = task.using(run_after=in_an_hour())

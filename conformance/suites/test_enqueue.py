@@ -15,7 +15,6 @@ from conformance import compat, tasks
 from conformance.adapters import Adapter
 from conformance.processes import enqueue_in_processes
 from conformance.settings_file import ALIAS_OPEN_QUEUES, ALIAS_SECONDARY
-from conformance.versions import DEFAULT_ALIAS
 from conformance.support import (
     TASK_FIELDS,
     WHEN,
@@ -32,6 +31,7 @@ from conformance.support import (
     result_summary,
     task_differences,
 )
+from conformance.versions import DEFAULT_ALIAS
 from conformance.violation import check
 
 #: How far enqueued_at may stray from the clock around the call: the

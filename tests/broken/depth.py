@@ -16,8 +16,8 @@ import hashlib
 import json
 import random
 import time
-import uuid
 import traceback
+import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
