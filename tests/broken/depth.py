@@ -109,6 +109,33 @@ class SeededRandomIds(AlteringDummy):
         update(result, id=str(uuid.UUID(int=_ID_RANDOM.getrandbits(128))))
 
 
+# -- running means started -----------------------------------------------------------
+class ClaimsBatchAsRunning(MemoryBackend):
+    """Claims every ready task of a pass at once and marks the batch RUNNING
+    (status and started_at, one UPDATE), then runs them one by one: a task
+    waiting behind a long one reads RUNNING before its function begins."""
+
+    expect = Expect(
+        "lifecycle",
+        fails={"LIFECYCLE-READY-UNTIL-RUN"},
+        options=(*WORKER, "--task-timeout=2"),
+    )
+
+    def run_ready(self, queue_names: Sequence[str] | None = None) -> int:
+        worker_id = self.new_worker_id()
+        count = 0
+        while batch := list(self.ready_in_order(queue_names)):
+            claimed = timezone.now().isoformat()
+            for record in batch:
+                record["status"] = compat.TaskResultStatus.RUNNING.value
+                record["started_at"] = record["last_attempted_at"] = claimed
+                self.store.save(record)
+            for record in batch:
+                self.execute(record, worker_id)
+            count += len(batch)
+        return count
+
+
 # -- names ---------------------------------------------------------------------------
 class PrefixQueueMatch(_ReadsTheIndex):
     """Selects queues by prefix (a ``LIKE 'name%'`` or a key-pattern scan): a
