@@ -7,7 +7,8 @@ pass's time limit grows by :data:`SECONDS_PER_TASK` for each task enqueued
 since the last pass over every queue returned.
 
 Counted from ``task_enqueued`` (the backend sends it in the kit's process,
-where every enqueue of the run happens); a backend that sends no signal gets
+where nearly every enqueue of the run happens; the clause that enqueues in
+other processes adds its own, :meth:`Backlog.add`); a backend that sends no signal gets
 no allowance, and fails the signal clauses instead.
 """
 
@@ -59,10 +60,14 @@ class Backlog:
         self._signals = []
 
     def _heard(self, sender: Any, task_result: Any = None, **kwargs: Any) -> None:
-        if _parked(task_result):
-            return
+        if not _parked(task_result):
+            self.add(1)
+
+    def add(self, count: int) -> None:
+        """``count`` tasks enqueued where no receiver here hears them (in
+        another process)."""
         with self._lock:
-            self._count += 1
+            self._count += count
 
     @property
     def count(self) -> int:

@@ -91,6 +91,12 @@ _OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
         {},
     ),
     (
+        "task-time-zone",
+        "TIME_ZONE of the kit's settings (default Asia/Kathmandu, +05:45; "
+        "overrides a settings module's too).",
+        {},
+    ),
+    (
         "task-clause",
         "Run only this clause ID or family (repeatable).",
         {"action": "append", "default": None},
@@ -213,7 +219,25 @@ def _kit_config(early_config: pytest.Config, workdir: Path) -> KitConfig:
         base_settings=user_settings,
         database_url=_option(early_config, "task_database"),
         workdir=str(workdir),
+        time_zone=_time_zone(early_config),
     )
+
+
+def _time_zone(early_config: pytest.Config) -> str | None:
+    """``--task-time-zone``, checked: a name the zone database knows."""
+    import zoneinfo
+
+    name = _option(early_config, "task_time_zone")
+    if name is None:
+        return None
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError) as exc:
+        raise pytest.UsageError(
+            f"--task-time-zone: {name!r} is not a time zone name (e.g. UTC, "
+            "Asia/Kathmandu)"
+        ) from exc
+    return str(name)
 
 
 def _switched_on(early_config: pytest.Config) -> bool:
@@ -381,6 +405,8 @@ def pytest_configure(config: pytest.Config) -> None:
         timeout=timeout,
     )
     environment = Environment(backend=backend, adapter=adapter)
+    from django.conf import settings
+
     state.configured(
         environment,
         ConformanceReport(
@@ -389,6 +415,7 @@ def pytest_configure(config: pytest.Config) -> None:
             kit=_kit_version(),
             flags=environment.flags(),
             adapter=adapter.describe(),
+            time_zone=str(settings.TIME_ZONE),
         ),
     )
     config.pluginmanager.register(_OutcomeRecorder(state), "conformance-outcomes")
@@ -517,6 +544,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         f"conformance: backend {report.backend} ({report.django})",
         f"conformance: flags {flags}",
         f"conformance: adapter {report.adapter}",
+        f"conformance: TIME_ZONE {report.time_zone}",
     ]
 
 

@@ -58,6 +58,8 @@ class ConformanceReport:
     #: The expected-failures file the run was gated on, and what is stale in it.
     expected_file: str = ""
     stale: list[str] = field(default_factory=list)
+    #: The settings' TIME_ZONE: whether a run was in UTC matters to a reader.
+    time_zone: str = ""
 
     def record(
         self, clause: Clause, nodeid: str, outcome: str, detail: str = ""
@@ -90,6 +92,7 @@ class ConformanceReport:
             "django": self.django,
             "kit": self.kit,
             "adapter": self.adapter,
+            "time_zone": self.time_zone,
             "flags": self.flags,
             "conforming": self.conforming(),
             "totals": dict(self.totals()),

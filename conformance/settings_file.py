@@ -43,6 +43,9 @@ class KitConfig:
     base_settings: str | None = None
     database_url: str | None = None
     workdir: str = ""
+    #: ``--task-time-zone``: TIME_ZONE instead of :data:`TIME_ZONE` (and of
+    #: a user settings module's); None keeps those.
+    time_zone: str | None = None
 
     def tasks_setting(self) -> dict[str, Any]:
         def alias(queues: list[str]) -> dict[str, Any]:
@@ -109,7 +112,7 @@ def kit_settings(config: KitConfig) -> dict[str, Any]:
     return {
         "SECRET_KEY": "conformance-kit-not-secret",
         "USE_TZ": True,
-        "TIME_ZONE": TIME_ZONE,
+        "TIME_ZONE": config.time_zone or TIME_ZONE,
         "INSTALLED_APPS": list(dict.fromkeys(apps)),
         "DATABASES": {"default": database},
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
@@ -135,4 +138,6 @@ def settings_for(config: KitConfig) -> dict[str, Any]:
     values["TASKS"] = config.tasks_setting()
     if config.database_url:
         values["DATABASES"] = {"default": database_from_url(config.database_url)}
+    if config.time_zone:
+        values["TIME_ZONE"] = config.time_zone
     return values

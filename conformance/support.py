@@ -146,6 +146,34 @@ class SignalLog:
             log.disconnect()
 
 
+@contextmanager
+def no_task_signal_receivers() -> Iterator[None]:
+    """No receiver of task_enqueued, task_started or task_finished in this
+    process meanwhile, Django's own logging receivers included; they are put
+    back after (with any connected meanwhile).
+
+    A worker may be kept from running a bad record by a receiver that raises
+    on it (Django's logging receivers read ``task.module_path``): a project
+    that removed or replaced them would run it.
+    """
+    signals = tuple(SignalLog.SIGNALS.values())
+    saved: list[list[Any]] = []
+    for signal in signals:
+        with signal.lock:
+            saved.append(signal.receivers)
+            signal.receivers = []
+            signal.sender_receivers_cache.clear()
+    try:
+        yield
+    finally:
+        for signal, receivers in zip(signals, saved, strict=True):
+            with signal.lock:
+                keys = {entry[0] for entry in receivers}
+                added = [entry for entry in signal.receivers if entry[0] not in keys]
+                signal.receivers = receivers + added
+                signal.sender_receivers_cache.clear()
+
+
 def result_summary(result: Any) -> str:
     """A one-line picture of a TaskResult for failure messages."""
     fields = (

@@ -282,6 +282,28 @@ class FakeTask:
 fake_task = FakeTask(not_a_task_write_marker)
 
 
+class FakeCallableTask(FakeTask):
+    """A look-alike that can also be called itself: ``func(...)``,
+    ``.call(...)`` and the object itself all write the marker."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+
+fake_callable_task = FakeCallableTask(not_a_task_write_marker)
+
+
+class CallableMarker:
+    """A callable object and nothing else (no Task attributes): a worker that
+    calls whatever a path names, when it is not a plain function, runs it."""
+
+    def __call__(self, path: str) -> None:
+        not_a_task_write_marker(path)
+
+
+callable_marker = CallableMarker()
+
+
 def _backend_runs_coroutines() -> bool:
     from .compat import task_backends
 

@@ -262,6 +262,7 @@ task_clause =
         "--task-backend-options=[1, 2]",
         "--task-database=mysql://localhost/db",
         "--task-installed-apps=no_such_app_anywhere",
+        "--task-time-zone=Mars/Olympus_Mons",
     ],
 )
 def test_unusable_option_is_a_usage_error(tmp_path: Path, option: str) -> None:

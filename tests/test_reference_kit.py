@@ -1,9 +1,15 @@
-"""The whole kit passes against both reference backends: no failure, no warning."""
+"""The whole kit passes against both reference backends: no failure, no warning.
+
+And against Django's own ImmediateBackend in UTC as well as in the kit's
+zone (+05:45): a kit that only passes a correct backend in one zone would be
+wrong in the other (the database backend's UTC run is in tests/database/).
+"""
 
 from __future__ import annotations
 
 import pytest
 
+from conformance.versions import API_ROOT
 from tests.kit_runner import KitCall, KitRun
 
 pytestmark = pytest.mark.kit
@@ -12,6 +18,9 @@ BACKENDS = [
     "reference_backends.immediate.ImmediateBackend",
     "reference_backends.dummy.DummyBackend",
 ]
+#: The settings' TIME_ZONE set to UTC (``--task-time-zone``).
+UTC = "--task-time-zone=UTC"
+DJANGO_IMMEDIATE = f"{API_ROOT}.backends.immediate.ImmediateBackend"
 
 
 @pytest.mark.parametrize(
@@ -19,7 +28,16 @@ BACKENDS = [
     [pytest.param(b, marks=pytest.mark.kit_run(KitCall(b))) for b in BACKENDS],
 )
 def test_reference_backend_passes_the_whole_kit(kit_run: KitRun, backend: str) -> None:
-    run = kit_run
+    _assert_passes(kit_run)
+
+
+@pytest.mark.kit_run(KitCall(DJANGO_IMMEDIATE, (UTC,)))
+def test_djangos_immediate_backend_passes_in_utc(kit_run: KitRun) -> None:
+    assert kit_run.report["time_zone"] == "UTC"
+    _assert_passes(kit_run)
+
+
+def _assert_passes(run: KitRun) -> None:
     outcomes = run.outcomes()
     assert outcomes, run.output
     failed_or_warned = {cid: o for cid, o in outcomes.items() if o in {"fail", "warn"}}

@@ -12,6 +12,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from conformance import compat, tasks
+from conformance.adapters import Adapter
+from conformance.backlog import BACKLOG
+from conformance.processes import enqueue_in_processes
 from conformance.settings_file import ALIAS_OPEN_QUEUES, ALIAS_SECONDARY
 from conformance.support import (
     TASK_FIELDS,
@@ -29,6 +32,7 @@ from conformance.support import (
     result_summary,
     task_differences,
 )
+from conformance.versions import DEFAULT_ALIAS
 from conformance.violation import check
 
 #: How far enqueued_at may stray from the clock around the call: the
@@ -39,6 +43,11 @@ CLOCK_BEHIND = timedelta(seconds=5)
 #: Enqueues for the uniqueness clause: enough to catch short or clock-based
 #: ids, few enough to stay fast (the async form pays a thread hop per call).
 UNIQUE_SYNC, UNIQUE_ASYNC, UNIQUE_ELSEWHERE = 2000, 300, 50
+#: Processes that enqueue at once, and enqueues in each: one id apiece is
+#: enough for a per-process counter or seed, a few hundred for clock-based ids.
+UNIQUE_PROCESSES, UNIQUE_PER_PROCESS = 3, 200
+#: Seconds a new process may take to set Django up (a loaded CI machine).
+PROCESS_START = 60.0
 
 FINISHED = ("SUCCESSFUL", "FAILED")
 
@@ -257,6 +266,42 @@ def test_ids_unique(api: Api, task_backend: Any) -> None:
         observed=f"{len(repeated)} ids repeated, e.g. {dict(list(repeated.items())[:3])!r}",
         repro=f"ids = [tasks.noop.{api.name('enqueue')}().id for _ in range({count})]\n"
         "assert len(set(ids)) == len(ids)",
+    )
+
+
+@clause("ENQUEUE-ID-UNIQUE")
+def test_ids_unique_across_processes(task_adapter: Adapter, task_backend: Any) -> None:
+    defer = bool(task_backend.supports_defer)  # deferred: see test_ids_unique
+    task = tasks.noop.using(run_after=in_an_hour()) if defer else tasks.noop
+    found = enqueue_in_processes(
+        DEFAULT_ALIAS,
+        processes=UNIQUE_PROCESSES,
+        count=UNIQUE_PER_PROCESS,
+        defer=defer,
+        timeout=max(task_adapter.timeout, PROCESS_START),
+        here=lambda: [task.enqueue().id for _ in range(UNIQUE_PER_PROCESS)],
+    )
+    if not defer:  # waiting for the next pass, unheard here
+        BACKLOG.add(UNIQUE_PROCESSES * UNIQUE_PER_PROCESS)
+    if found.problems:
+        # Not this clause's finding: enqueue itself is checked elsewhere.
+        not_applicable("enqueue in another process: " + found.problems[0])
+    owners: dict[str, set[int]] = {}
+    for process, ids in enumerate(found.ids):
+        for result_id in ids:
+            owners.setdefault(result_id, set()).add(process)
+    shared = {rid: sorted(who) for rid, who in owners.items() if len(who) > 1}
+    total = sum(map(len, found.ids))
+    check(
+        not shared,
+        expected=f"{total} enqueues in {len(found.ids)} processes at once give "
+        f"{total} distinct ids",
+        observed=f"{len(shared)} ids given in more than one process, e.g. "
+        f"{dict(list(shared.items())[:3])!r} (process numbers; "
+        f"{len(found.ids) - 1} is the kit's)",
+        repro=f"# in {UNIQUE_PROCESSES} processes at once, and in this one:\n"
+        f"ids = [tasks.noop.enqueue().id for _ in range({UNIQUE_PER_PROCESS})]\n"
+        "# no id is in two processes' lists",
     )
 
 

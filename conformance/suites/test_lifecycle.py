@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -23,7 +24,14 @@ from conformance.adapters import Adapter
 from conformance.driver import Driver, observable
 from conformance.jobs import new_token
 from conformance.statuses import FAILED, FINISHED, READY, RUNNING, SUCCESSFUL
-from conformance.support import FORMS, Api, answer_or_none, clause, not_applicable
+from conformance.support import (
+    FORMS,
+    Api,
+    answer_or_none,
+    clause,
+    not_applicable,
+    requires,
+)
 from conformance.support import result_summary as summary
 from conformance.violation import check, describe_exception
 
@@ -257,24 +265,84 @@ def test_ready_until_worker_runs(
     Driver(task_adapter, task_backend).run()  # leave nothing behind
 
 
-@clause("LIFECYCLE-RUNNING-WHILE-EXECUTING")
-def test_running_while_executing(
-    api: Api, task_adapter: Adapter, task_backend: Any
+#: Tasks enqueued behind the one that holds the worker.
+FOLLOWERS = 3
+
+
+def _started_or_not_running(
+    backend: Any, token: str, result_id: str, until: float
+) -> Any:
+    """The result of a task behind the held one, once it reads anything but
+    RUNNING or its function has begun (``until``: time.monotonic())."""
+    while True:
+        seen = backend.get_result(result_id)
+        if seen.status != RUNNING or evidence.runs(token):
+            return seen
+        if time.monotonic() > until:
+            return seen
+        time.sleep(0.02)
+
+
+@clause("LIFECYCLE-READY-UNTIL-RUN")
+@requires("supports_get_result")
+def test_claimed_but_not_started_reads_ready(
+    task_adapter: Adapter, task_backend: Any
 ) -> None:
+    driver = Driver(task_adapter, task_backend)
+    timeout = task_adapter.timeout
+    head, token = tasks.wait_for_release, new_token()
+    if task_backend.supports_priority:
+        head = head.using(priority=10)  # first, whatever the ties
+    # It releases itself well after the grace below: a worker that claimed the
+    # followers must not get to start them within it.
+    head.enqueue(token, 3 * timeout)
+    followers = {new_token(): "" for _ in range(FOLLOWERS)}
+    for follower in followers:
+        followers[follower] = tasks.capture.enqueue(follower).id
+    repro = (
+        "tasks.wait_for_release.enqueue('token', 30)  # holds the worker\n"
+        f"results = [tasks.capture.enqueue(f't{{n}}') for n in range({FOLLOWERS})]\n"
+        "# while the first blocks: a result that reads RUNNING has begun"
+    )
+    with _worker_held(driver, token, repro=repro):
+        # RUNNING is stored a moment before the function begins: a follower
+        # seen RUNNING has the timeout to begin (a concurrent worker's would).
+        until = time.monotonic() + timeout
+        for follower, result_id in followers.items():
+            seen = _started_or_not_running(task_backend, follower, result_id, until)
+            check(
+                seen.status != RUNNING or evidence.runs(follower),
+                expected="a task waiting behind a running one reads READY until "
+                "its function begins",
+                observed=f"{summary(seen)} for {timeout} s, its function not begun "
+                "(claimed with the running task, not started)",
+                repro=repro,
+            )
+
+
+@dataclass
+class _Held:
+    """A worker call in a background thread, held by a task that blocks."""
+
+    driver: Driver
+    token: str
+    #: What the worker call returned (None) or raised, once it has.
+    worker_errors: list[BaseException | None] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _worker_held(driver: Driver, token: str, *, repro: str) -> Iterator[_Held]:
+    """Run the worker in a background thread (where worker-driven) until the
+    task ``tasks.wait_for_release(token, ...)`` has started; yield while it
+    blocks; then release it and wait for the worker call to return."""
     from django.db import connections
 
-    driver = Driver(task_adapter, task_backend)
-    token = new_token()
-    result = api.enqueue(tasks.wait_for_release, token, task_adapter.timeout)
-    repro = (
-        f"result = tasks.wait_for_release.{api.name('enqueue')}('token', 10)\n"
-        "# while the function blocks: backend.get_result(result.id).status"
-    )
-    worker_errors: list[BaseException | None] = []
+    held = _Held(driver, token)
+    timeout = driver.adapter.timeout
 
     def work() -> None:
         try:
-            worker_errors.append(driver.run())
+            held.worker_errors.append(driver.run())
         finally:
             connections.close_all()
 
@@ -282,24 +350,43 @@ def test_running_while_executing(
     if driver.worker_driven:
         worker.start()
     try:
-        deadline = time.monotonic() + task_adapter.timeout
+        deadline = time.monotonic() + timeout
         while not evidence.runs(token) and time.monotonic() < deadline:
             if driver.worker_driven and not worker.is_alive():
                 break  # the worker returned (or died) without starting it
             time.sleep(0.01)
-        if not evidence.runs(token) and worker_errors and worker_errors[0]:
+        if not evidence.runs(token) and held.worker_errors and held.worker_errors[0]:
             # The worker callable, not the backend, failed: some workers
             # (signal handlers, for one) only run in the main thread.
             not_applicable(
                 "the worker could not run in a background thread: "
-                + describe_exception(worker_errors[0])
+                + describe_exception(held.worker_errors[0])
             )
         check(
             evidence.runs(token),
             expected="the task starts",
-            observed=f"it did not start within {task_adapter.timeout} s",
+            observed=f"it did not start within {timeout} s",
             repro=repro,
         )
+        yield held
+    finally:
+        evidence.release_path(token).touch()
+        if worker.is_alive():
+            worker.join(timeout + 5)
+
+
+@clause("LIFECYCLE-RUNNING-WHILE-EXECUTING")
+def test_running_while_executing(
+    api: Api, task_adapter: Adapter, task_backend: Any
+) -> None:
+    driver = Driver(task_adapter, task_backend)
+    token = new_token()
+    result = api.enqueue(tasks.wait_for_release, token, task_adapter.timeout)
+    repro = (
+        f"result = tasks.wait_for_release.{api.name('enqueue')}('token', 10)\n"
+        "# while the function blocks: backend.get_result(result.id).status"
+    )
+    with _worker_held(driver, token, repro=repro) as held:
         # The function is blocked now: the stored result must say RUNNING.
         # A short grace for stores that publish asynchronously.
         grace = time.monotonic() + 1.0
@@ -308,10 +395,7 @@ def test_running_while_executing(
             if seen.status == RUNNING or time.monotonic() > grace:
                 break
             time.sleep(0.02)
-    finally:
-        evidence.release_path(token).touch()
-        if worker.is_alive():
-            worker.join(task_adapter.timeout + 5)
+    worker_errors = held.worker_errors
     value: str | None  # None: return_value raised ValueError, as it must
     try:
         value = f"returned {seen.return_value!r}"

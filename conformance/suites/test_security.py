@@ -1,7 +1,25 @@
-"""Stored records that went bad (specs/security.toml)."""
+"""Stored records that went bad (specs/security.toml).
+
+Two worker runs over records whose stored path the adapter rewrote:
+
+* the main one, bad records among good tasks in every position: first,
+  alone between good ones, two together in the middle, and last (a worker
+  that stops at a bad record, or drops the task after one, leaves a good
+  one unrun);
+* the tampered records again, with no other receiver of the task signals
+  connected in this process (Django's logging receivers included): they
+  read ``task.module_path`` and raise on a plain function, which may be all
+  that keeps a careless worker from running it.
+
+Each tampered path names something that writes a marker file however it is
+called: a plain function, a callable object, a look-alike with ``func`` and
+``call``, and one with ``__call__`` too.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,30 +31,62 @@ from conformance.adapters import Adapter
 from conformance.driver import Driver, check_worker_returned
 from conformance.jobs import new_token
 from conformance.statuses import FAILED
-from conformance.support import FORMS, Api, clause
+from conformance.support import FORMS, Api, clause, no_task_signal_receivers
 from conformance.support import result_summary as summary
 from conformance.violation import check, describe_exception
 
 #: Tampered paths: resolve to something that is not a Task.
 TAMPERED = {
     "plain-function": "conformance.tasks.not_a_task_write_marker",
+    "callable-object": "conformance.tasks.callable_marker",
     "task-lookalike": "conformance.tasks.fake_task",
+    "callable-lookalike": "conformance.tasks.fake_callable_task",
 }
 #: Stale paths: no longer import.
 MISSING = {
     "missing-module": "conformance.no_such_module.capture",
     "missing-function": "conformance.tasks.no_such_task",
 }
+BAD = {**TAMPERED, **MISSING}
+#: A good task in a layout.
+GOOD = "good"
+#: The main run, in the order the worker takes it (priorities pin it where
+#: the backend has them): a bad record first, alone between good ones, two
+#: together, and last.
+LAYOUT = (
+    "plain-function",
+    GOOD,
+    "callable-object",
+    GOOD,
+    "task-lookalike",
+    "missing-module",
+    GOOD,
+    "callable-lookalike",
+    GOOD,
+    "missing-function",
+)
+#: The tampered records again, with no other signal receivers in this process.
+QUIET_LAYOUT = (*TAMPERED, GOOD)
+#: How each run is named, and what its keys add to a label.
+RECEIVERS = {"connected": "", "none": " (no other signal receivers)"}
+#: The priority of a layout's first record: below the default, so that tasks
+#: other clauses left ready do not come after the "last" one.
+FIRST_PRIORITY = -10
 
 
 @dataclass
 class BadRecords:
-    """Records rewritten by the adapter, one worker run, what became of them."""
+    """Records rewritten by the adapter, two worker runs, what became of them.
+
+    Keys are a label and what :data:`RECEIVERS` adds to it for its run.
+    """
 
     results: dict[str, Any] = field(default_factory=dict)
     markers: dict[str, Any] = field(default_factory=dict)
-    control: str = ""
-    worker_error: BaseException | None = None
+    #: By run, a good task's token -> where it stood ("row 2 of 10, after ...").
+    goods: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: What each worker run raised (None: it returned), by run.
+    worker_errors: dict[str, BaseException | None] = field(default_factory=dict)
     #: What get_result, aget_result or refresh raised, by when (None: nothing).
     lookups: dict[str, BaseException | None] = field(default_factory=dict)
     setup_error: BaseException | None = None
@@ -59,46 +109,99 @@ def _described(problem: BaseException | None) -> str:
     return describe_exception(problem) if problem is not None else ""
 
 
+def _place(layout: tuple[str, ...], index: int) -> str:
+    where = f"row {index + 1} of {len(layout)}"
+    return f"{where}, after {layout[index - 1]}" if index else f"{where}, first"
+
+
+def _good_task(label: str) -> Any:
+    """The task a bad record was enqueued as (its path put back to read it)."""
+    return tasks.echo if label in TAMPERED else tasks.capture
+
+
+def _enqueue(
+    task_adapter: Adapter, task_backend: Any, bad: BadRecords, run: str
+) -> list[Any]:
+    """Enqueue ``run``'s layout, rewrite the bad records' paths; the results."""
+    layout = LAYOUT if run == "connected" else QUIET_LAYOUT
+    suffix = RECEIVERS[run]
+    results = []
+    for index, label in enumerate(layout):
+        task = tasks.capture if label == GOOD else _good_task(label)
+        if task_backend.supports_priority:
+            task = task.using(priority=FIRST_PRIORITY - index)
+        if label in TAMPERED:
+            marker = evidence.workdir() / f"marker-{new_token()}"
+            result = task.enqueue(str(marker))
+            bad.markers[label + suffix] = marker
+        else:
+            token = new_token()
+            result = task.enqueue(token)
+            if label == GOOD:
+                bad.goods.setdefault(run, {})[token] = _place(layout, index)
+        if label != GOOD:
+            task_adapter.set_task_path(task_backend, result.id, BAD[label])
+            bad.results[label + suffix] = result
+            if label in MISSING:
+                bad.lookups[f"{label + suffix}, before the run"] = _lookup(
+                    task_backend, result.id
+                )
+        results.append((label, result))
+    return results
+
+
+def _settle(
+    task_adapter: Adapter,
+    task_backend: Any,
+    bad: BadRecords,
+    enqueued: list[Any],
+    run: str,
+) -> None:
+    """Refresh what the worker left, all within one timeout.
+
+    A bad record is read with its own good path back in place: whether
+    get_result can describe a bad path is another clause's
+    (SECURITY-GET-RESULT-NO-IMPORT-ERROR, from the lookups).
+    """
+    driver = Driver(task_adapter, task_backend)
+    deadline = time.monotonic() + driver.patience
+    for label, result in enqueued:
+        key = f"{label}{RECEIVERS[run]}"
+        if label == GOOD:
+            with contextlib.suppress(Exception):
+                driver.settle(result, deadline=deadline)
+            continue
+        task_adapter.set_task_path(
+            task_backend, result.id, _good_task(label).module_path
+        )
+        try:
+            driver.settle(result, deadline=deadline)
+        except Exception as exc:
+            bad.lookups[f"{key}, refresh"] = exc
+        finally:
+            task_adapter.set_task_path(task_backend, result.id, BAD[label])
+
+
 def _bad_records(task_adapter: Adapter, task_backend: Any) -> BadRecords:
     cached = _CACHE.get(id(task_adapter))
     if cached is not None:
         return cached
     bad = _CACHE[id(task_adapter)] = BadRecords()
-    try:
-        for label, path in TAMPERED.items():
-            marker = evidence.workdir() / f"marker-{new_token()}"
-            result = tasks.echo.enqueue(str(marker))
-            task_adapter.set_task_path(task_backend, result.id, path)
-            bad.results[label], bad.markers[label] = result, marker
-        for label, path in MISSING.items():
-            result = tasks.capture.enqueue(new_token())
-            task_adapter.set_task_path(task_backend, result.id, path)
-            bad.results[label] = result
-            bad.lookups[f"{label}, before the run"] = _lookup(task_backend, result.id)
-        bad.control = new_token()
-        control = tasks.capture.enqueue(bad.control)
-    except Exception as exc:  # the adapter could not tamper: a kit-side problem
-        bad.setup_error = exc
-        return bad
     driver = Driver(task_adapter, task_backend)
-    bad.worker_error = driver.run()
-    for label, result in bad.results.items():
-        # What the worker left is read with the record's own path back in
-        # place: whether get_result can describe a bad path is another
-        # clause's (SECURITY-GET-RESULT-NO-IMPORT-ERROR, from the lookups).
-        good = (tasks.echo if label in TAMPERED else tasks.capture).module_path
-        task_adapter.set_task_path(task_backend, result.id, good)
+    for run in RECEIVERS:
         try:
-            driver.settle(result)
-        except Exception as exc:
-            bad.lookups[f"{label}, refresh"] = exc
-        finally:
-            bad_path = {**TAMPERED, **MISSING}[label]
-            task_adapter.set_task_path(task_backend, result.id, bad_path)
-    try:
-        driver.settle(control)
-    except Exception as exc:
-        bad.lookups["control, refresh"] = exc
+            enqueued = _enqueue(task_adapter, task_backend, bad, run)
+        except Exception as exc:  # the adapter could not tamper: a kit-side problem
+            bad.setup_error = exc
+            return bad
+        # Enqueued with the receivers in place (the kit's own count what is
+        # due); only the worker runs without them.
+        quiet = (
+            no_task_signal_receivers() if run == "none" else contextlib.nullcontext()
+        )
+        with quiet:
+            bad.worker_errors[run] = driver.run()
+        _settle(task_adapter, task_backend, bad, enqueued, run)
     for label in MISSING:
         bad.lookups[f"{label}, after the run"] = _lookup(
             task_backend, bad.results[label].id
@@ -115,13 +218,13 @@ def _records(task_adapter: Adapter, task_backend: Any) -> BadRecords:
 
 
 def _check_ended_failed(
-    bad: BadRecords, label: str, *, expected: str, repro: str, with_error: bool = False
+    bad: BadRecords, key: str, *, expected: str, repro: str, with_error: bool = False
 ) -> Any:
-    """The bad record ``label`` was refreshed and ended FAILED (``with_error``:
+    """The bad record ``key`` was refreshed and ended FAILED (``with_error``:
     with a TaskError); its result."""
     __tracebackhide__ = True
-    result = bad.results[label]
-    problem = bad.lookups.get(f"{label}, refresh")
+    result = bad.results[key]
+    problem = bad.lookups.get(f"{key}, refresh")
     check(
         problem is None
         and result.status == FAILED
@@ -135,36 +238,49 @@ def _check_ended_failed(
 
 REPRO = (
     "result = tasks.echo.enqueue('/tmp/marker')\n"
-    "# rewrite the stored path of result.id to {path!r}, then run the worker"
+    "# rewrite the stored path of result.id to {path!r}, then run the worker{how}"
+)
+#: What a repro adds for the run without other receivers.
+QUIET_REPRO = (
+    "\n# with no receiver of task_started/task_finished/task_enqueued connected"
+    " (Django's logging ones disconnected too)"
 )
 
 
+def _repro(path: str, receivers: str) -> str:
+    return REPRO.format(path=path, how=QUIET_REPRO if receivers == "none" else "")
+
+
 @clause("SECURITY-TAMPERED-PATH-NOT-EXECUTED")
+@pytest.mark.parametrize("receivers", sorted(RECEIVERS))
 @pytest.mark.parametrize("label", sorted(TAMPERED))
 def test_tampered_path_not_executed(
-    task_adapter: Adapter, task_backend: Any, label: str
+    task_adapter: Adapter, task_backend: Any, label: str, receivers: str
 ) -> None:
     bad = _records(task_adapter, task_backend)
-    marker = bad.markers[label]
+    marker = bad.markers[label + RECEIVERS[receivers]]
     check(
         not marker.exists(),
-        expected=f"{TAMPERED[label]} (not a Task) is never executed",
-        observed=f"it ran: {marker} was written",
-        repro=REPRO.format(path=TAMPERED[label]),
+        expected=f"{TAMPERED[label]} (not a Task) is never executed, however a "
+        "worker calls it (func(...), .call(...), the object itself)",
+        observed=f"it ran ({label}, other signal receivers: {receivers}): "
+        f"{marker} was written",
+        repro=_repro(TAMPERED[label], receivers),
     )
 
 
 @clause("SECURITY-TAMPERED-PATH-FAILS")
+@pytest.mark.parametrize("receivers", sorted(RECEIVERS))
 @pytest.mark.parametrize("label", sorted(TAMPERED))
 def test_tampered_path_fails(
-    task_adapter: Adapter, task_backend: Any, label: str
+    task_adapter: Adapter, task_backend: Any, label: str, receivers: str
 ) -> None:
     bad = _records(task_adapter, task_backend)
     _check_ended_failed(
         bad,
-        label,
+        label + RECEIVERS[receivers],
         expected="the tampered record ends FAILED",
-        repro=REPRO.format(path=TAMPERED[label]),
+        repro=_repro(TAMPERED[label], receivers),
     )
 
 
@@ -174,7 +290,7 @@ def test_missing_task_fails(
     task_adapter: Adapter, task_backend: Any, label: str
 ) -> None:
     bad = _records(task_adapter, task_backend)
-    repro = REPRO.format(path=MISSING[label])
+    repro = _repro(MISSING[label], "connected")
     result = _check_ended_failed(
         bad,
         label,
@@ -196,18 +312,27 @@ def test_missing_task_fails(
 
 
 @clause("SECURITY-WORKER-SURVIVES")
-def test_worker_survives_bad_records(task_adapter: Adapter, task_backend: Any) -> None:
+@pytest.mark.parametrize("receivers", sorted(RECEIVERS))
+def test_worker_survives_bad_records(
+    task_adapter: Adapter, task_backend: Any, receivers: str
+) -> None:
     bad = _records(task_adapter, task_backend)
+    layout = LAYOUT if receivers == "connected" else QUIET_LAYOUT
     repro = (
-        "# four records with tampered or stale paths, then a good one:\n"
-        "tasks.capture.enqueue('t')\n# run the worker"
+        f"# in this order: {', '.join(layout)}\n"
+        "# (good: tasks.capture.enqueue('t'); the others rewritten to a bad path)\n"
+        "# run the worker" + (QUIET_REPRO if receivers == "none" else "")
     )
-    check_worker_returned(bad.worker_error, repro=repro)
-    runs = len(evidence.runs(bad.control))
+    check_worker_returned(bad.worker_errors[receivers], repro=repro)
+    unrun = {
+        where: len(evidence.runs(token))
+        for token, where in bad.goods[receivers].items()
+        if len(evidence.runs(token)) != 1
+    }
     check(
-        runs == 1,
-        expected="the good task enqueued after them ran",
-        observed=f"it ran {runs} time(s)",
+        not unrun,
+        expected="every good task among the bad records ran, once",
+        observed="; ".join(f"{where}: ran {n} time(s)" for where, n in unrun.items()),
         repro=repro,
     )
 
@@ -227,5 +352,5 @@ def test_get_result_does_not_leak_import_error(
         not leaks,
         expected="get_result()/aget_result() of the record do not raise ImportError",
         observed="; ".join(f"{when}: {_described(e)}" for when, e in leaks.items()),
-        repro=REPRO.format(path=MISSING[label]) + "\nbackend.get_result(result.id)",
+        repro=_repro(MISSING[label], "connected") + "\nbackend.get_result(result.id)",
     )

@@ -1,30 +1,42 @@
 """Backends right in the easy case only: each passes a kit that checks its
 clause in one situation, and breaks in the variation the kit now also runs
 (issue 14: time zones, sub-second run_after, queue names, priority across
-queues, awkward values, tracebacks, signal timing, copies, stalls).
+queues, awkward values, tracebacks, signal timing, copies, stalls, ids from
+several processes, RUNNING before the start, bad records in every position,
+tampered paths whatever the worker calls).
 
-Each breaks one rule on top of :class:`tests.memory_backend.MemoryBackend`,
-run with ``--task-worker``. The docstring says which variation finds it.
+Most break one rule on top of :class:`tests.memory_backend.MemoryBackend`,
+run with ``--task-worker`` (or its adapter, for the stored records). The
+docstring says which variation finds it.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import inspect
 import json
+import random
 import time
 import traceback
+import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from conformance import compat
-from tests.memory_backend import MemoryBackend
+from reference_backends._lifecycle import update
+from tests.memory_backend import MemoryBackend, UnresolvableTask
 
 from .expect import Expect
+from .storing import AlteringDummy
 
 WORKER = ("--task-worker=tests.memory_backend.run_ready",)
+#: For the stored-record clauses: the adapter that can rewrite a record.
+ADAPTER = ("--task-adapter=tests.memory_backend.MemoryAdapter", "--task-timeout=1")
 
 
 def _queue_hash(queue_name: str) -> str:
@@ -84,6 +96,47 @@ class WholeSecondRunAfter(MemoryBackend):
     def is_due(self, due_microseconds: int, now: datetime) -> bool:
         whole = due_microseconds // 1_000_000 * 1_000_000
         return super().is_due(whole, now)
+
+
+# -- processes -----------------------------------------------------------------------
+#: Seeded once per process, the same way in each ("reproducible test runs").
+_ID_RANDOM = random.Random("conformance-ids")
+
+
+class SeededRandomIds(AlteringDummy):
+    """UUIDs drawn from a generator seeded with a constant: unique within a
+    process, its threads and aliases (one shared generator), and the same
+    sequence in every process."""
+
+    expect = Expect("ENQUEUE-ID-UNIQUE", fails={"ENQUEUE-ID-UNIQUE"})
+
+    def alter(self, result: Any) -> None:
+        update(result, id=str(uuid.UUID(int=_ID_RANDOM.getrandbits(128))))
+
+
+# -- running means started -----------------------------------------------------------
+class ClaimsBatchAsRunning(MemoryBackend):
+    """Claims every ready task of a pass at once and marks the batch RUNNING
+    (one UPDATE of the status), then runs them one by one: a task waiting
+    behind a long one reads RUNNING before its function begins."""
+
+    expect = Expect(
+        "lifecycle",
+        fails={"LIFECYCLE-READY-UNTIL-RUN"},
+        options=(*WORKER, "--task-timeout=2"),
+    )
+
+    def run_ready(self, queue_names: Sequence[str] | None = None) -> int:
+        worker_id = self.new_worker_id()
+        count = 0
+        while batch := list(self.ready_in_order(queue_names)):
+            for record in batch:
+                record["status"] = compat.TaskResultStatus.RUNNING.value
+                self.store.save(record)
+            for record in batch:
+                self.execute(record, worker_id)
+            count += len(batch)
+        return count
 
 
 # -- names ---------------------------------------------------------------------------
@@ -335,6 +388,131 @@ class HandsOutItsCache(MemoryBackend):
             return cached
         _RESULTS[result_id] = fresh
         return fresh
+
+
+# -- bad records, in every position -------------------------------------------------
+class SkipsTheTaskAfterABadRecord(MemoryBackend):
+    """On a bad record, fails it and advances the claim iterator once more
+    (``next(rows)``, meant to step over the bad one): the task after it is
+    claimed and never run. Two bad records in a row before a good one, as
+    the old kit had them, lose only the second bad record."""
+
+    expect = Expect(
+        "security",
+        fails={"SECURITY-WORKER-SURVIVES"},
+        warns={"SECURITY-TAMPERED-PATH-FAILS", "SECURITY-MISSING-TASK-FAILS"},
+        options=ADAPTER,
+    )
+
+    def run_ready(self, queue_names: Sequence[str] | None = None) -> int:
+        worker_id = self.new_worker_id()
+        count = 0
+        while True:
+            ran = 0
+            rows = self.ready_in_order(queue_names)
+            for record in rows:
+                ran += 1
+                try:
+                    self.resolve(record)
+                except UnresolvableTask as exc:
+                    self.start(record, worker_id)
+                    self.finish(record, error=exc)
+                    next(rows, None)  # the bug
+                    continue
+                self.execute(record, worker_id)
+            if not ran:
+                return count
+            count += ran
+
+
+class RollsBackTheBatchOnABadRecord(MemoryBackend):
+    """Runs each listing as one transaction, and a bad record rolls it back:
+    the good tasks run before it in the listing are READY again, and run a
+    second time. Bad records at the head of the queue, as the old kit had
+    them, roll back nothing."""
+
+    expect = Expect("security", fails={"SECURITY-WORKER-SURVIVES"}, options=ADAPTER)
+
+    def run_ready(self, queue_names: Sequence[str] | None = None) -> int:
+        worker_id = self.new_worker_id()
+        count = 0
+        while True:
+            ran = 0
+            done: list[dict[str, Any]] = []  # this transaction's records, as claimed
+            for record in self.ready_in_order(queue_names):
+                claimed = copy.deepcopy(record)
+                try:
+                    self.resolve(record)
+                except UnresolvableTask:
+                    for before in done:  # the rollback: back to READY
+                        self.store.save(before)
+                        self.store.mark_ready(self.ready_name(before))
+                    done = []
+                else:
+                    done.append(claimed)
+                self.execute(record, worker_id)
+                ran += 1
+            if not ran:
+                return count
+            count += ran
+
+
+# -- tampered paths, whatever the worker calls ---------------------------------------
+class CallsWhatItFinds(MemoryBackend):
+    """Runs whatever callable a stored path names (``obj(*args)``), and
+    fails a task whose signals raise. Django's logging receiver raises on a
+    plain function (no ``module_path``): only that keeps it from running
+    one. The old kit's look-alike was not callable."""
+
+    expect = Expect(
+        "security",
+        fails={"SECURITY-TAMPERED-PATH-NOT-EXECUTED"},
+        warns={"SECURITY-TAMPERED-PATH-FAILS"},
+        options=ADAPTER,
+    )
+
+    def runs(self, found: Any) -> bool:
+        """Whether a non-Task ``found`` at a stored path is run."""
+        return callable(found)
+
+    def resolve(self, record: dict[str, Any]) -> Any:
+        try:
+            return super().resolve(record)
+        except UnresolvableTask as exc:
+            if isinstance(exc.__cause__, ImportError):
+                raise
+            found = import_string(record["path"])
+            if not self.runs(found):
+                raise
+            return found
+
+    def call(self, task: Any, result: Any) -> Any:
+        if isinstance(task, self.task_class):
+            return super().call(task, result)
+        return task(*result.args, **result.kwargs)
+
+    def execute(self, record: dict[str, Any], worker_id: str) -> None:
+        try:
+            super().execute(record, worker_id)
+        except Exception as exc:  # a receiver raised: the task fails
+            self.finish(record, error=exc)
+
+
+class RunsPlainFunctions(CallsWhatItFinds):
+    """Still runs plain functions at a stored path ("tasks from before
+    django.tasks"), nothing else that is not a Task: only Django's logging
+    receiver, raising on the function's missing ``module_path``, keeps it
+    from running one. Without other receivers, it runs."""
+
+    expect = Expect(
+        "security",
+        fails={"SECURITY-TAMPERED-PATH-NOT-EXECUTED"},
+        warns={"SECURITY-TAMPERED-PATH-FAILS"},
+        options=ADAPTER,
+    )
+
+    def runs(self, found: Any) -> bool:
+        return inspect.isfunction(found)
 
 
 # -- stalls --------------------------------------------------------------------------

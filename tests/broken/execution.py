@@ -632,12 +632,14 @@ class StartedSignalNotRunning(MemoryBackend):
 
 # -- stored records ------------------------------------------------------------------
 class ExecutesTamperedPath(MemoryBackend):
-    """Runs whatever callable a stored path names (the unwrapped ``func`` too)."""
+    """Runs whatever callable a stored path names (the unwrapped ``func`` too),
+    wrapped in a Task: a callable object is no function, building that Task
+    raises InvalidTask out of the worker, and what is behind it stays READY."""
 
     expect = Expect(
         "security",
-        fails={"SECURITY-TAMPERED-PATH-NOT-EXECUTED"},
-        warns={"SECURITY-TAMPERED-PATH-FAILS"},
+        fails={"SECURITY-TAMPERED-PATH-NOT-EXECUTED", "SECURITY-WORKER-SURVIVES"},
+        warns={"SECURITY-TAMPERED-PATH-FAILS", "SECURITY-MISSING-TASK-FAILS"},
         options=ADAPTER,
     )
 
@@ -661,12 +663,13 @@ class ExecutesTamperedPath(MemoryBackend):
 
 
 class CrashesOnMissingTask(MemoryBackend):
-    """An ImportError from a stale path escapes the worker (the record stays RUNNING)."""
+    """An ImportError from a stale path escapes the worker (the record stays
+    RUNNING, and a tampered record behind it READY)."""
 
     expect = Expect(
         "security",
         fails={"SECURITY-WORKER-SURVIVES"},
-        warns={"SECURITY-MISSING-TASK-FAILS"},
+        warns={"SECURITY-MISSING-TASK-FAILS", "SECURITY-TAMPERED-PATH-FAILS"},
         options=(*ADAPTER, "--task-timeout=1"),
     )
 

@@ -50,6 +50,13 @@ def test_kit_on_postgres(run_kit: Any, postgres_cluster: Any) -> None:
     _assert_conforming(run_kit(BACKEND, APPS, f"--task-database={url}"))
 
 
+@pytest.mark.kit_run(KitCall(BACKEND, (APPS, "--task-time-zone=UTC")))
+def test_kit_on_sqlite_in_utc(kit_run: KitRun) -> None:
+    """Right in UTC as well as in the kit's +05:45 (the run above)."""
+    assert kit_run.report["time_zone"] == "UTC"
+    _assert_conforming(kit_run)
+
+
 @pytest.mark.kit_run(KitCall(BACKEND, (APPS, RETRIES)))
 def test_kit_on_sqlite_with_retries(kit_run: KitRun) -> None:
     _assert_conforming(kit_run)
