@@ -9,7 +9,7 @@ Also shown: no ``task_enqueued`` signal is sent (Django's signal reference:
 "task_enqueued: Sent once a Task is enqueued").
 
     pip install "Django>=6.1,<6.2" dj-queue==0.14.2
-    python matrix/checks/dj-queue.py
+    python matrix/checks/dj_queue_tampered_path.py
 """
 
 from __future__ import annotations
