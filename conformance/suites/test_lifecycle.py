@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -22,6 +20,7 @@ from hypothesis.stateful import (
 from conformance import compat, evidence, lost, tasks
 from conformance.adapters import Adapter
 from conformance.driver import Driver, observable
+from conformance.held_worker import worker_held
 from conformance.jobs import new_token
 from conformance.statuses import FAILED, FINISHED, READY, RUNNING, SUCCESSFUL
 from conformance.support import (
@@ -29,7 +28,6 @@ from conformance.support import (
     Api,
     answer_or_none,
     clause,
-    not_applicable,
     requires,
 )
 from conformance.support import result_summary as summary
@@ -304,7 +302,7 @@ def test_claimed_but_not_started_reads_ready(
         f"results = [tasks.capture.enqueue(f't{{n}}') for n in range({FOLLOWERS})]\n"
         "# while the first blocks: a result that reads RUNNING has begun"
     )
-    with _worker_held(driver, token, repro=repro):
+    with worker_held(driver, token, repro=repro):
         # RUNNING is stored a moment before the function begins: a follower
         # seen RUNNING has the timeout to begin (a concurrent worker's would).
         until = time.monotonic() + timeout
@@ -320,61 +318,6 @@ def test_claimed_but_not_started_reads_ready(
             )
 
 
-@dataclass
-class _Held:
-    """A worker call in a background thread, held by a task that blocks."""
-
-    driver: Driver
-    token: str
-    #: What the worker call returned (None) or raised, once it has.
-    worker_errors: list[BaseException | None] = field(default_factory=list)
-
-
-@contextlib.contextmanager
-def _worker_held(driver: Driver, token: str, *, repro: str) -> Iterator[_Held]:
-    """Run the worker in a background thread (where worker-driven) until the
-    task ``tasks.wait_for_release(token, ...)`` has started; yield while it
-    blocks; then release it and wait for the worker call to return."""
-    from django.db import connections
-
-    held = _Held(driver, token)
-    timeout = driver.adapter.timeout
-
-    def work() -> None:
-        try:
-            held.worker_errors.append(driver.run())
-        finally:
-            connections.close_all()
-
-    worker = threading.Thread(target=work, name="conformance-worker", daemon=True)
-    if driver.worker_driven:
-        worker.start()
-    try:
-        deadline = time.monotonic() + timeout
-        while not evidence.runs(token) and time.monotonic() < deadline:
-            if driver.worker_driven and not worker.is_alive():
-                break  # the worker returned (or died) without starting it
-            time.sleep(0.01)
-        if not evidence.runs(token) and held.worker_errors and held.worker_errors[0]:
-            # The worker callable, not the backend, failed: some workers
-            # (signal handlers, for one) only run in the main thread.
-            not_applicable(
-                "the worker could not run in a background thread: "
-                + describe_exception(held.worker_errors[0])
-            )
-        check(
-            evidence.runs(token),
-            expected="the task starts",
-            observed=f"it did not start within {timeout} s",
-            repro=repro,
-        )
-        yield held
-    finally:
-        evidence.release_path(token).touch()
-        if worker.is_alive():
-            worker.join(timeout + 5)
-
-
 @clause("LIFECYCLE-RUNNING-WHILE-EXECUTING")
 def test_running_while_executing(
     api: Api, task_adapter: Adapter, task_backend: Any
@@ -386,7 +329,7 @@ def test_running_while_executing(
         f"result = tasks.wait_for_release.{api.name('enqueue')}('token', 10)\n"
         "# while the function blocks: backend.get_result(result.id).status"
     )
-    with _worker_held(driver, token, repro=repro) as held:
+    with worker_held(driver, token, repro=repro) as held:
         # The function is blocked now: the stored result must say RUNNING.
         # A short grace for stores that publish asynchronously.
         grace = time.monotonic() + 1.0

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from conformance import tasks
 from conformance.adapters import Adapter
 from conformance.driver import Driver
+from conformance.held_worker import worker_held
 from conformance.jobs import new_token
 from conformance.result_comparison import (
     comparable,
@@ -57,9 +60,36 @@ def _differences_or_error(expected: dict[str, Any], fetch: Any) -> str | None:
     return "; ".join(field_differences(expected, observed, sides=HERE_THERE)) or None
 
 
+@contextlib.contextmanager
+def _running(
+    task_adapter: Adapter, task_backend: Any
+) -> Iterator[dict[str, tuple[Any, str]]]:
+    """A subject held RUNNING (its function blocks) while the body looks."""
+    token = new_token()
+    task = tasks.wait_for_release
+    # Released when the body is done; it gives up by itself only long after
+    # (another process's start can take seconds on a loaded machine).
+    result = task.enqueue(token, 3 * task_adapter.timeout)
+    repro = "result = tasks.wait_for_release.enqueue('token', 10)  # blocks"
+    with worker_held(Driver(task_adapter, task_backend), token, repro=repro):
+        yield {"running": (task, result.id)}
+
+
 @clause("RESULTS-ELSEWHERE-THREAD")
 def test_other_thread(task_adapter: Adapter, task_backend: Any) -> None:
-    subjects = _subjects(task_adapter, task_backend)
+    _check_other_thread(task_backend, _subjects(task_adapter, task_backend))
+
+
+@clause("RESULTS-ELSEWHERE-THREAD", requires=["executes", "not synchronous"])
+def test_other_thread_while_running(task_adapter: Adapter, task_backend: Any) -> None:
+    with _running(task_adapter, task_backend) as subjects:
+        _check_other_thread(task_backend, subjects)
+
+
+def _check_other_thread(
+    task_backend: Any, subjects: dict[str, tuple[Any, str]]
+) -> None:
+    __tracebackhide__ = True
     expected = {label: _here(task_backend, rid) for label, (_, rid) in subjects.items()}
 
     def look() -> dict[str, str | None]:
@@ -91,7 +121,21 @@ def test_other_thread(task_adapter: Adapter, task_backend: Any) -> None:
 
 @clause("RESULTS-ELSEWHERE-PROCESS")
 def test_other_process(task_adapter: Adapter, task_backend: Any) -> None:
-    subjects = _subjects(task_adapter, task_backend)
+    _check_other_process(
+        task_adapter, task_backend, _subjects(task_adapter, task_backend)
+    )
+
+
+@clause("RESULTS-ELSEWHERE-PROCESS", requires=["executes", "not synchronous"])
+def test_other_process_while_running(task_adapter: Adapter, task_backend: Any) -> None:
+    with _running(task_adapter, task_backend) as subjects:
+        _check_other_process(task_adapter, task_backend, subjects)
+
+
+def _check_other_process(
+    task_adapter: Adapter, task_backend: Any, subjects: dict[str, tuple[Any, str]]
+) -> None:
+    __tracebackhide__ = True
     ids = {label: rid for label, (_, rid) in subjects.items()}
     expected = {
         label: comparable(_here(task_backend, rid)) for label, rid in ids.items()

@@ -2,8 +2,9 @@
 clause in one situation, and breaks in the variation the kit now also runs
 (issue 14: time zones, sub-second run_after, queue names, priority across
 queues, awkward values, tracebacks, signal timing, copies, stalls, ids from
-several processes, RUNNING before the start, bad records in every position,
-tampered paths whatever the worker calls).
+several processes, RUNNING before the start, RUNNING seen from another
+process, bad records in every position, tampered paths whatever the worker
+calls).
 
 Most break one rule on top of :class:`tests.memory_backend.MemoryBackend`,
 run with ``--task-worker`` (or its adapter, for the stored records). The
@@ -137,6 +138,41 @@ class ClaimsBatchAsRunning(MemoryBackend):
                 self.execute(record, worker_id)
             count += len(batch)
         return count
+
+
+class RunningInTheWorkersMemory(MemoryBackend):
+    """Keeps a RUNNING record in the worker's process and stores it only when
+    it finishes: this process (any thread) reads RUNNING while the function
+    runs; another process reads READY. Seen only from another process while
+    a task runs."""
+
+    expect = Expect(
+        "results-elsewhere", fails={"RESULTS-ELSEWHERE-PROCESS"}, options=WORKER
+    )
+
+    def start(self, record: dict[str, Any], worker_id: str) -> None:
+        started = timezone.now()
+        record["status"] = compat.TaskResultStatus.RUNNING.value
+        record["started_at"] = record["started_at"] or started.isoformat()
+        record["last_attempted_at"] = started.isoformat()
+        record["worker_ids"].append(worker_id)
+        _RUNNING[record["id"]] = record  # not stored: the finish stores it
+
+    def finish(
+        self, record: dict[str, Any], error: BaseException | None = None
+    ) -> None:
+        _RUNNING.pop(record["id"], None)
+        super().finish(record, error)
+
+    def get_result(self, result_id: str) -> Any:
+        running = _RUNNING.get(result_id)
+        if running is not None:
+            return self.to_result(running)
+        return super().get_result(result_id)
+
+
+#: RunningInTheWorkersMemory's records while they run (in this process only).
+_RUNNING: dict[str, dict[str, Any]] = {}
 
 
 # -- names ---------------------------------------------------------------------------

@@ -4,11 +4,14 @@ JSON and get_result broken backends."""
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance import compat
 from reference_backends._lifecycle import new_result
 from reference_backends.dummy import DummyBackend
+
+if TYPE_CHECKING:
+    from .expect import Expect
 
 
 class AlteringDummy(DummyBackend):
@@ -19,7 +22,7 @@ class AlteringDummy(DummyBackend):
     JSON copies would repair an altered ``args``.
     """
 
-    expect = None  # a base: it breaks nothing itself
+    expect: Expect | None = None  # a base: it breaks nothing itself
 
     def alter(self, result: Any) -> None:
         """Change the READY record ``result`` in place (see ``update``)."""
@@ -42,7 +45,7 @@ class RawDummy(DummyBackend):
     """Stores what :meth:`store_arguments` makes of the arguments, and hands the
     records out as they are: no JSON copies hide what was stored."""
 
-    expect = None  # a base: it breaks nothing itself
+    expect: Expect | None = None  # a base: it breaks nothing itself
 
     def store_arguments(
         self, args: list[Any], kwargs: dict[str, Any]
