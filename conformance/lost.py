@@ -19,6 +19,9 @@ from typing import Any
 
 from .violation import check
 
+#: How a failure names what may have caused it (the report keeps that line).
+LIKELY_CAUSE = "likely cause: "
+
 
 @dataclass(frozen=True)
 class LostTask:
@@ -67,7 +70,7 @@ class LostTasks:
         named = "; ".join(task.describe() for task in lost[:3])
         more = f" and {len(lost) - 3} more" if len(lost) > 3 else ""
         return (
-            f"likely cause: the worker lost {named}{more}: left RUNNING after "
+            f"{LIKELY_CAUSE}the worker lost {named}{more}: left RUNNING after "
             "the worker returned, so later tasks may never have run"
         )
 

@@ -840,17 +840,33 @@ class _OutcomeRecorder:
             ].reason
         elif warning is not None:
             record(clause, report.nodeid, WARN, _first_line(warning))
+            self._note_cause(clause_id, report)
         elif getattr(report, "conformance_note", None) is not None:
             note = report.conformance_note  # type: ignore[attr-defined]
             record(clause, report.nodeid, NOTE, _first_line(note))
         elif report.failed:
             record(clause, report.nodeid, FAIL, _first_line(str(report.longrepr)))
+            self._note_cause(clause_id, report)
         elif report.skipped:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
             reason = reason.removeprefix("Skipped: ").removeprefix("n/a: ")
             record(clause, report.nodeid, NA, reason)
         elif report.when == "call":
             record(clause, report.nodeid, PASS)
+
+    def _note_cause(self, clause_id: str, report: pytest.TestReport) -> None:
+        """The first likely cause a failure of the clause names (lost tasks)."""
+        from .lost import LIKELY_CAUSE
+
+        record = self.state.report.records[clause_id]
+        if record.likely_cause:
+            return
+        texts = [str(report.longrepr), *(content for _, content in report.sections)]
+        for text in texts:
+            for line in text.splitlines():
+                if line.startswith(LIKELY_CAUSE):
+                    record.likely_cause = line.strip()
+                    return
 
 
 def _first_line(text: str) -> str:

@@ -36,6 +36,9 @@ class ClauseRecord:
     details: list[str] = field(default_factory=list)  # n/a reasons, failures
     #: The reason the expected-failures file gives, when it lists the clause.
     expected_reason: str = ""
+    #: Where the clause failed while the worker had lost tasks: what may have
+    #: made it fail (a knock-on of another clause's finding, not its own).
+    likely_cause: str = ""
 
     @property
     def outcome(self) -> str:
@@ -106,6 +109,7 @@ class ConformanceReport:
                     "tests": len(rec.tests),
                     "details": rec.details,
                     **({"reason": rec.expected_reason} if rec.expected_reason else {}),
+                    **({"likely_cause": rec.likely_cause} if rec.likely_cause else {}),
                 }
                 for rec in self.records.values()
             ],
@@ -118,6 +122,8 @@ class ConformanceReport:
         first = rec.details[0].splitlines()[0] if rec.details else ""
         if rec.outcome == EXPECTED:
             return f"{rec.expected_reason} ({first})" if first else rec.expected_reason
+        if rec.outcome in (FAIL, WARN) and rec.likely_cause:
+            return f"{rec.likely_cause}; {first}"
         return first if rec.outcome != PASS else ""
 
     def shared_reasons(self) -> dict[str, list[str]]:

@@ -65,6 +65,7 @@ def from_dict(data: dict[str, Any]) -> ConformanceReport:
         if entry["outcome"] != "n/a":
             record.tests["report"] = entry["outcome"]
         record.expected_reason = entry.get("reason", "")
+        record.likely_cause = entry.get("likely_cause", "")
         report.records[clause.id] = record
     return report
 
