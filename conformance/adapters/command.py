@@ -42,6 +42,7 @@ from typing import Any
 
 from .. import lost, pending
 from ..worker_process import (
+    OUTPUT_TAIL,
     STOP_GRACE,
     WorkerDied,
     WorkerProcess,
@@ -222,6 +223,15 @@ class CommandWorker:
         try:
             with signal_handlers_kept():
                 call_command(*argv, stdout=out, stderr=out)
+        except SystemExit as stop:
+            # A command may end with sys.exit() (django-ox's ox_worker always
+            # does): run as a process that is its exit status, and 0 (or None)
+            # is a worker that finished normally, as in the process branch.
+            if stop.code not in (0, None):
+                raise WorkerDied(
+                    f"{shlex.join(argv)} exited with status {stop.code}; its "
+                    f"output ends:\n{out.getvalue()[-OUTPUT_TAIL:]}"
+                ) from None
         finally:
             self.output = out.getvalue()[-2000:]
 
