@@ -49,6 +49,9 @@ KNOWN_ADAPTERS: dict[str, str] = {
         "conformance.adapters.django_tasks_db.DjangoTasksDbAdapter"
     ),
     "django_tasks_rq.backend.RQBackend": "conformance.adapters.rq.RQAdapter",
+    "django_tasks_redis.backends.RedisTaskBackend": (
+        "conformance.adapters.django_tasks_redis.DjangoTasksRedisAdapter"
+    ),
     "django_tasks_celery.backend.CeleryBackend": (
         "conformance.adapters.celery_backends.DjangoTasksCeleryAdapter"
     ),
