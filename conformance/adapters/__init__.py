@@ -52,6 +52,10 @@ KNOWN_ADAPTERS: dict[str, str] = {
     "django_tasks_redis.backends.RedisTaskBackend": (
         "conformance.adapters.django_tasks_redis.DjangoTasksRedisAdapter"
     ),
+    "django_task_psql.backend.PostgresBackend": (
+        "conformance.adapters.django_task_psql.DjangoTaskPsqlAdapter"
+    ),
+    "django_ox.backend.OxBackend": "conformance.adapters.django_ox.DjangoOxAdapter",
     "django_tasks_celery.backend.CeleryBackend": (
         "conformance.adapters.celery_backends.DjangoTasksCeleryAdapter"
     ),

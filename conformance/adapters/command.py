@@ -49,7 +49,7 @@ from ..worker_process import (
     django_admin,
     wait_until,
 )
-from .base import sibling_aliases, signal_handlers_kept
+from .base import Adapter, WorkerCallable, sibling_aliases, signal_handlers_kept
 
 MODES = ("batch", "continuous")
 #: Seconds a continuous worker gets per call once a task was lost.
@@ -280,3 +280,27 @@ def stop_all(processes: Sequence[WorkerProcess]) -> None:
     finally:
         for process in processes:
             process.close()
+
+
+class PackageCommandAdapter(Adapter):
+    """An adapter whose worker is the package's own batch command.
+
+    For backends whose worker is a management command with a batch mode and
+    whose stored records the kit can reach (the security clauses): the
+    subclass names the command, as ``--task-worker-command`` would, and
+    implements ``set_task_path``. A worker the user gives still wins.
+    """
+
+    executes = True
+    worker_driven = True
+    #: The command, with the placeholders of ``--task-worker-command``.
+    command: str = ""
+    #: The command when every queue is asked for (``--task-worker-command-all``).
+    every_queue_command: str | None = None
+
+    def __init__(self, worker: WorkerCallable | None = None, timeout: float = 10.0):
+        if worker is None:
+            worker = CommandWorker(
+                self.command, every_queue=self.every_queue_command, timeout=timeout
+            )
+        super().__init__(worker=worker, timeout=timeout)

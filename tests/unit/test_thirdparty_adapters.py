@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from conformance.adapters import Adapter, adapter_class_for
+from conformance.adapters.command import CommandTemplate, CommandWorker
 
 
 def _named(path: str) -> type:
@@ -47,37 +50,77 @@ def test_the_kit_imports_no_third_party_backend() -> None:
     assert imported == "False"
 
 
-def test_django_tasks_redis_runs_its_command_and_rewrites_records() -> None:
-    from conformance.adapters.command import CommandWorker
-    from conformance.adapters.django_tasks_redis import (
-        WORKER_COMMAND,
-        DjangoTasksRedisAdapter,
-    )
+@pytest.mark.parametrize(
+    ("backend_path", "adapter_path", "selects_queues"),
+    [
+        (
+            "django_tasks_redis.backends.RedisTaskBackend",
+            "conformance.adapters.django_tasks_redis.DjangoTasksRedisAdapter",
+            False,  # --queue takes one name: it runs every queue
+        ),
+        (
+            "django_task_psql.backend.PostgresBackend",
+            "conformance.adapters.django_task_psql.DjangoTaskPsqlAdapter",
+            True,
+        ),
+        (
+            "django_ox.backend.OxBackend",
+            "conformance.adapters.django_ox.DjangoOxAdapter",
+            True,
+        ),
+    ],
+)
+def test_a_package_command_adapter_runs_its_command_and_rewrites_records(
+    backend_path: str, adapter_path: str, selects_queues: bool
+) -> None:
+    from django.utils.module_loading import import_string
 
-    backend = _named("django_tasks_redis.backends.RedisTaskBackend")
-    assert adapter_class_for(backend) is DjangoTasksRedisAdapter
-    adapter = DjangoTasksRedisAdapter()
+    adapter_class = import_string(adapter_path)
+    assert adapter_class_for(_named(backend_path)) is adapter_class
+    adapter = adapter_class()
     assert (adapter.executes, adapter.worker_driven, adapter.record_access) == (
         True,
         True,
         True,
     )
-    # Its command serves every queue: the queue-selection clause is n/a.
     assert (
         adapter.selects_queues,
         adapter.runs_in_other_threads,
         adapter.runs_concurrently,
-    ) == (False, True, True)
-    assert f"worker=command {WORKER_COMMAND!r} (batch)" in adapter.describe()
+    ) == (selects_queues, True, True)
+    assert f"worker=command {adapter_class.command!r}" in adapter.describe()
     # A command the user gives wins, and says what it can do.
-    given = CommandWorker("run_redis_tasks --queue={queue} --backend={backend}")
-    assert DjangoTasksRedisAdapter(worker=given).selects_queues is True
+    given = CommandWorker("w --batch")
+    assert adapter_class(worker=given).selects_queues is False
 
 
-def test_the_redis_adapter_imports_no_third_party_backend() -> None:
+def test_every_queue_of_django_task_psql_names_the_kits_queues() -> None:
+    # Its runworker serves only the queues it is told (default: "default").
+    from conformance.adapters.django_task_psql import DjangoTaskPsqlAdapter
+    from conformance.settings_file import QUEUES
+
+    every = CommandTemplate.parse(DjangoTaskPsqlAdapter.every_queue_command or "")
+    assert every.arguments(None, "default") == [
+        "--batch",
+        "--backend=default",
+        "--queues",
+        *QUEUES,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("module", "package"),
+    [
+        ("django_tasks_redis", "django_tasks_redis"),
+        ("django_task_psql", "django_task_psql"),
+        ("django_ox", "django_ox"),
+    ],
+)
+def test_the_package_command_adapters_import_no_third_party_backend(
+    module: str, package: str
+) -> None:
     code = (
-        "import sys, conformance.adapters.django_tasks_redis;"
-        "print('django_tasks_redis' in sys.modules)"
+        f"import sys, conformance.adapters.{module};print({package!r} in sys.modules)"
     )
     imported = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
