@@ -297,10 +297,15 @@ class PackageCommandAdapter(Adapter):
     command: str = ""
     #: The command when every queue is asked for (``--task-worker-command-all``).
     every_queue_command: str | None = None
+    #: ``batch`` or ``continuous`` (``--task-worker-command-mode``).
+    mode: str = "batch"
 
     def __init__(self, worker: WorkerCallable | None = None, timeout: float = 10.0):
         if worker is None:
             worker = CommandWorker(
-                self.command, every_queue=self.every_queue_command, timeout=timeout
+                self.command,
+                every_queue=self.every_queue_command,
+                mode=self.mode,
+                timeout=timeout,
             )
         super().__init__(worker=worker, timeout=timeout)

@@ -89,6 +89,7 @@ def test_a_package_command_adapter_runs_its_command_and_rewrites_records(
         adapter.runs_concurrently,
     ) == (selects_queues, True, True)
     assert f"worker=command {adapter_class.command!r}" in adapter.describe()
+    assert f"({adapter_class.mode})" in adapter.describe()
     # A command the user gives wins, and says what it can do.
     given = CommandWorker("w --batch")
     assert adapter_class(worker=given).selects_queues is False
