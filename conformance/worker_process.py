@@ -44,8 +44,9 @@ def kit_environment() -> dict[str, str]:
 
 
 def django_admin(argv: Sequence[str]) -> list[str]:
-    """``python -m django ARGV``: a management command under the run's settings."""
-    return [sys.executable, "-m", "django", *argv]
+    """``python -m django ARGV``: a management command under the run's settings,
+    in a process that has imported the kit's tasks (:mod:`conformance.worker_main`)."""
+    return [sys.executable, "-m", "conformance.worker_main", *argv]
 
 
 class WorkerProcess:

@@ -49,6 +49,13 @@ KNOWN_ADAPTERS: dict[str, str] = {
         "conformance.adapters.django_tasks_db.DjangoTasksDbAdapter"
     ),
     "django_tasks_rq.backend.RQBackend": "conformance.adapters.rq.RQAdapter",
+    "django_tasks_redis.backends.RedisTaskBackend": (
+        "conformance.adapters.django_tasks_redis.DjangoTasksRedisAdapter"
+    ),
+    "django_task_psql.backend.PostgresBackend": (
+        "conformance.adapters.django_task_psql.DjangoTaskPsqlAdapter"
+    ),
+    "django_ox.backend.OxBackend": "conformance.adapters.django_ox.DjangoOxAdapter",
     "django_tasks_celery.backend.CeleryBackend": (
         "conformance.adapters.celery_backends.DjangoTasksCeleryAdapter"
     ),

@@ -42,13 +42,14 @@ from typing import Any
 
 from .. import lost, pending
 from ..worker_process import (
+    OUTPUT_TAIL,
     STOP_GRACE,
     WorkerDied,
     WorkerProcess,
     django_admin,
     wait_until,
 )
-from .base import sibling_aliases, signal_handlers_kept
+from .base import Adapter, WorkerCallable, sibling_aliases, signal_handlers_kept
 
 MODES = ("batch", "continuous")
 #: Seconds a continuous worker gets per call once a task was lost.
@@ -222,6 +223,15 @@ class CommandWorker:
         try:
             with signal_handlers_kept():
                 call_command(*argv, stdout=out, stderr=out)
+        except SystemExit as stop:
+            # A command may end with sys.exit() (django-ox's ox_worker always
+            # does): run as a process that is its exit status, and 0 (or None)
+            # is a worker that finished normally, as in the process branch.
+            if stop.code not in (0, None):
+                raise WorkerDied(
+                    f"{shlex.join(argv)} exited with status {stop.code}; its "
+                    f"output ends:\n{out.getvalue()[-OUTPUT_TAIL:]}"
+                ) from None
         finally:
             self.output = out.getvalue()[-2000:]
 
@@ -270,3 +280,32 @@ def stop_all(processes: Sequence[WorkerProcess]) -> None:
     finally:
         for process in processes:
             process.close()
+
+
+class PackageCommandAdapter(Adapter):
+    """An adapter whose worker is the package's own batch command.
+
+    For backends whose worker is a management command with a batch mode and
+    whose stored records the kit can reach (the security clauses): the
+    subclass names the command, as ``--task-worker-command`` would, and
+    implements ``set_task_path``. A worker the user gives still wins.
+    """
+
+    executes = True
+    worker_driven = True
+    #: The command, with the placeholders of ``--task-worker-command``.
+    command: str = ""
+    #: The command when every queue is asked for (``--task-worker-command-all``).
+    every_queue_command: str | None = None
+    #: ``batch`` or ``continuous`` (``--task-worker-command-mode``).
+    mode: str = "batch"
+
+    def __init__(self, worker: WorkerCallable | None = None, timeout: float = 10.0):
+        if worker is None:
+            worker = CommandWorker(
+                self.command,
+                every_queue=self.every_queue_command,
+                mode=self.mode,
+                timeout=timeout,
+            )
+        super().__init__(worker=worker, timeout=timeout)

@@ -6,7 +6,12 @@ import re
 
 import pytest
 
-from conformance.adapters.command import CommandTemplate, WorkerCommandError
+from conformance.adapters.command import (
+    CommandTemplate,
+    CommandWorker,
+    WorkerCommandError,
+)
+from conformance.worker_process import WorkerDied
 
 
 @pytest.mark.parametrize(
@@ -81,3 +86,33 @@ def test_many_lost_tasks_are_named_briefly() -> None:
     assert " and 2 more: " in cause
     # A failure about a lost task is that task's own report: no cause line.
     assert lost.likely_cause("observed: result id-3 stuck") == ""
+
+
+def _exits_with(code: int | None) -> None:
+    raise SystemExit(code)
+
+
+@pytest.mark.parametrize("code", [0, None])
+def test_a_batch_command_that_exits_0_finished_normally(
+    monkeypatch: pytest.MonkeyPatch, code: int | None
+) -> None:
+    # django-ox's ox_worker ends with sys.exit(0): a successful run, not a
+    # worker that raised (the kit reported every execution clause failed).
+    import django.core.management
+
+    monkeypatch.setattr(
+        django.core.management, "call_command", lambda *a, **k: _exits_with(code)
+    )
+    CommandWorker("w --batch")._batch(["w", "--batch"])
+
+
+def test_a_batch_command_that_exits_non_zero_died(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import django.core.management
+
+    monkeypatch.setattr(
+        django.core.management, "call_command", lambda *a, **k: _exits_with(3)
+    )
+    with pytest.raises(WorkerDied, match="w --batch exited with status 3"):
+        CommandWorker("w --batch")._batch(["w", "--batch"])

@@ -86,3 +86,27 @@ def test_stopping_several_workers_terminates_them_together_and_each_one() -> Non
     assert all(process.killed for process in processes)
     assert all(process._process.poll() is not None for process in processes)  # type: ignore[union-attr]
     assert time.monotonic() - started < 2.5
+
+
+def test_a_worker_command_process_has_the_kit_tasks_imported() -> None:
+    # A worker that runs only the tasks registered in its process (a registry
+    # filled by task_class, or by importing each app's tasks module) must find
+    # the kit's tasks there, as the kit's in-process worker does.
+    import subprocess
+
+    from conformance.worker_process import django_admin
+
+    probe = (
+        "import sys; print('kit tasks imported:', 'conformance.tasks' in sys.modules)"
+    )
+    env = {**kit_environment(), "DJANGO_SETTINGS_MODULE": "tests.django_settings"}
+    done = subprocess.run(
+        django_admin(["shell", "-c", probe]),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "kit tasks imported: True" in done.stdout
