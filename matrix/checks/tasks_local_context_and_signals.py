@@ -1,7 +1,7 @@
 """django-tasks-local 2.0, checked by hand: plain Django, no kit, no service.
 
     pip install "Django>=6.1,<6.2" django-tasks-local==2.0
-    python matrix/checks/django-tasks-local.py
+    python matrix/checks/tasks_local_context_and_signals.py
 
 Shows three of the MUST failures the matrix publishes for its
 ThreadPoolBackend, each against the Django 6.1 sentence it breaks:
