@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,14 @@ def kit_version() -> str:
 
 
 def kit_command(
-    entry: Entry, python: Path, database_url: str, report: Path
+    entry: Entry,
+    python: Path,
+    database_url: str,
+    report: Path,
+    urls: Mapping[str, str],
 ) -> list[str]:
+    """The kit's command line; the options' placeholders filled as the
+    settings' are (a backend may take its Redis URL in OPTIONS)."""
     command = [
         str(python),
         "-m",
@@ -49,7 +56,8 @@ def kit_command(
     if entry.installed_apps:
         command.append(f"--task-installed-apps={','.join(entry.installed_apps)}")
     if entry.options:
-        command.append(f"--task-backend-options={json.dumps(entry.options)}")
+        options = settings_module.substitute(entry.options, urls)
+        command.append(f"--task-backend-options={json.dumps(options)}")
     return [*command, *entry.kit_args]
 
 
@@ -64,7 +72,7 @@ def run_kit(
     database = urls.get("postgres_url") if entry.database == "postgres" else None
     report = work / "report.json"
     command = kit_command(
-        entry, python, database or f"sqlite:///{work}/kit.sqlite3", report
+        entry, python, database or f"sqlite:///{work}/kit.sqlite3", report, urls
     )
     env = {
         k: v

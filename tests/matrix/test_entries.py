@@ -86,15 +86,23 @@ def test_the_kit_command_carries_apps_options_and_extra_arguments(
         {
             **MINIMAL,
             "installed_apps": ["a", "b"],
-            "options": {"CELERY_APP": "p.app"},
+            "options": {"CELERY_APP": "p.app", "REDIS_URL": "{redis_url}/2"},
             "kit_args": ["--task-timeout=20"],
         },
     )
     command = kit_command(
-        entry, tmp_path / "python", "sqlite:///db", tmp_path / "r.json"
+        entry,
+        tmp_path / "python",
+        "sqlite:///db",
+        tmp_path / "r.json",
+        {"redis_url": "redis://h:1"},
     )
     assert command[1:3] == ["-m", "pytest"]
     assert "--task-backend=x.Backend" in command
     assert "--task-installed-apps=a,b" in command
-    assert '--task-backend-options={"CELERY_APP": "p.app"}' in command
+    # Placeholders are filled in OPTIONS as in the settings.
+    assert (
+        '--task-backend-options={"CELERY_APP": "p.app", "REDIS_URL": "redis://h:1/2"}'
+        in command
+    )
     assert command[-1] == "--task-timeout=20"
