@@ -123,7 +123,8 @@ class ConformanceReport:
         if rec.outcome == EXPECTED:
             return f"{rec.expected_reason} ({first})" if first else rec.expected_reason
         if rec.outcome in (FAIL, WARN) and rec.likely_cause:
-            return f"{rec.likely_cause}; {first}"
+            # A hint, not a verdict: the observation comes first.
+            return f"{first} ({rec.likely_cause})"
         return first if rec.outcome != PASS else ""
 
     def shared_reasons(self) -> dict[str, list[str]]:

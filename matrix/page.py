@@ -85,7 +85,12 @@ def findings(row: Row) -> list[str]:
         lines.append(
             f"- **{finding.outcome.upper()}** `{finding.clause}` ({finding.level},"
             f" {finding.family}): {_sentence(finding.observation)}"
-            f" *Source:* {_escape(finding.source)}"
+            + (
+                f" *Possibly a knock-on:* {_sentence(finding.likely_cause)}"
+                if finding.likely_cause
+                else ""
+            )
+            + f" *Source:* {_escape(finding.source)}"
         )
     return [*lines, ""] if row.findings else lines
 

@@ -35,6 +35,8 @@ class Finding:
     family: str
     observation: str
     source: str
+    #: What the kit suspects made the clause fail (a task the worker lost).
+    likely_cause: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,11 @@ def _outcome(record: ClauseRecord) -> str:
     return {EXPECTED: FAIL, NOTE: PASS}.get(outcome, outcome)
 
 
+def _first_detail(record: Any) -> str:
+    """The first observation of a clause, one line."""
+    return str(record.details[0]).splitlines()[0] if record.details else ""
+
+
 def _short(text: str) -> str:
     if len(text) <= OBSERVATION_LENGTH:
         return text
@@ -125,9 +132,10 @@ def row(result: dict[str, Any]) -> Row:
                     outcome=outcome,
                     family=family,
                     observation=_short(
-                        report.note(record) or "(no observation recorded)"
+                        _first_detail(record) or "(no observation recorded)"
                     ),
                     source=record.clause.source,
+                    likely_cause=_short(record.likely_cause),
                 )
             )
     out.totals = counts

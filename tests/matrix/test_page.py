@@ -91,6 +91,10 @@ def test_each_finding_has_its_observation_and_django_source(text: str) -> None:
     )
     assert warn.startswith("- **WARN**")
     assert clauses["CHECKS-ACCEPTS-KWARGS"].source in warn
+    # What the kit suspects made it fail (a lost task) is said, after the
+    # observation: a knock-on reads as one.
+    assert "*Possibly a knock-on:* likely cause: the worker lost" in warn
+    assert "knock-on" not in fail
     # Failures before warnings; passing and n/a clauses are not findings.
     assert flawed.index("DEFER-NOT-EARLY") < flawed.index("CHECKS-ACCEPTS-KWARGS")
     assert "CONTEXT-RECEIVED" not in flawed
