@@ -49,7 +49,9 @@ def worker_held(driver: Driver, token: str, *, repro: str) -> Iterator[HeldWorke
     if driver.worker_driven:
         worker.start()
     try:
-        deadline = time.monotonic() + timeout
+        # A worker may first have to start (a command's process: the
+        # adapter's allowance), then the task.
+        deadline = time.monotonic() + timeout + driver.adapter.pass_allowance
         while not evidence.runs(token) and time.monotonic() < deadline:
             if driver.worker_driven and not worker.is_alive():
                 break  # the worker returned (or died) without starting it
