@@ -48,6 +48,13 @@ CAPABILITIES = (
 )
 
 
+def rewrite_task_path(rows: Any, result_id: str, path: str) -> None:
+    """Set ``task_path`` on the one stored row the queryset ``rows`` selects
+    (the security clauses' tampering); ``LookupError`` when it selects none."""
+    if rows.update(task_path=path) != 1:
+        raise LookupError(f"no stored result {result_id!r}")
+
+
 def sibling_aliases(backend: Any, shares: Callable[[Any], bool]) -> list[str]:
     """``backend``'s alias first, then every other ``TASKS`` alias whose
     backend ``shares`` its storage.

@@ -16,7 +16,7 @@ from typing import Any
 from reference_backends.database.backend import DatabaseBackend
 
 from . import base
-from .base import Adapter
+from .base import Adapter, rewrite_task_path
 
 
 class DatabaseAdapter(Adapter):
@@ -40,13 +40,8 @@ class DatabaseAdapter(Adapter):
     def set_task_path(self, backend: Any, result_id: str, path: str) -> None:
         from reference_backends.database.models import TaskRecord
 
-        updated = (
-            TaskRecord.objects.using(backend.settings.database)
-            .filter(id=result_id)
-            .update(task_path=path)
-        )
-        if updated != 1:
-            raise LookupError(f"no stored result {result_id!r}")
+        rows = TaskRecord.objects.using(backend.settings.database).filter(id=result_id)
+        rewrite_task_path(rows, result_id, path)
 
 
 def sibling_aliases(backend: DatabaseBackend) -> list[str]:

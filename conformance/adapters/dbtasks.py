@@ -21,7 +21,7 @@ from typing import Any
 
 from django.utils.crypto import get_random_string
 
-from .base import Adapter, sibling_aliases
+from .base import Adapter, rewrite_task_path, sibling_aliases
 
 #: The runner's poll delay while the kit waits (its default is 1 s).
 LOOP_DELAY = 0.02
@@ -91,5 +91,4 @@ class DbtasksAdapter(Adapter):
     def set_task_path(self, backend: Any, result_id: str, path: str) -> None:
         from dbtasks.models import ScheduledTask
 
-        if ScheduledTask.objects.filter(pk=result_id).update(task_path=path) != 1:
-            raise LookupError(f"no stored result {result_id!r}")
+        rewrite_task_path(ScheduledTask.objects.filter(pk=result_id), result_id, path)

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.utils.crypto import get_random_string
 
-from .base import Adapter, sibling_aliases
+from .base import Adapter, rewrite_task_path, sibling_aliases
 
 #: Seconds between polls while a job runs on the worker's thread.
 POLL_INTERVAL = 0.01
@@ -71,8 +71,7 @@ class DjQueueAdapter(Adapter):
     def set_task_path(self, backend: Any, result_id: str, path: str) -> None:
         from dj_queue.models import Job
 
-        if Job.objects.filter(pk=result_id).update(task_path=path) != 1:
-            raise LookupError(f"no stored result {result_id!r}")
+        rewrite_task_path(Job.objects.filter(pk=result_id), result_id, path)
 
 
 def _drain(alias: str, selectors: tuple[str, ...], deadline: float) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .base import rewrite_task_path
 from .command import PackageCommandAdapter
 
 
@@ -31,5 +32,4 @@ class DjangoOxAdapter(PackageCommandAdapter):
     ) -> None:
         from django_ox.models import OxTask
 
-        if OxTask.objects.filter(id=result_id).update(task_path=path) != 1:
-            raise LookupError(f"no stored result {result_id!r}")
+        rewrite_task_path(OxTask.objects.filter(id=result_id), result_id, path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..settings_file import QUEUES
+from .base import rewrite_task_path
 from .command import PackageCommandAdapter
 
 
@@ -34,5 +35,4 @@ class DjangoTaskPsqlAdapter(PackageCommandAdapter):
     ) -> None:
         from django_task_psql.models import TaskRow
 
-        if TaskRow.objects.filter(id=result_id).update(task_path=path) != 1:
-            raise LookupError(f"no stored result {result_id!r}")
+        rewrite_task_path(TaskRow.objects.filter(id=result_id), result_id, path)

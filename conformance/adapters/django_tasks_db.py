@@ -18,7 +18,7 @@ from typing import Any
 
 from django.utils.crypto import get_random_string
 
-from .base import Adapter, sibling_aliases
+from .base import Adapter, rewrite_task_path, sibling_aliases
 
 #: Seconds the batch worker waits before claiming again when SQLite reports
 #: the database locked (another worker holds it); idle polling is off in batch.
@@ -67,5 +67,4 @@ class DjangoTasksDbAdapter(Adapter):
     ) -> None:
         from django_tasks_db.models import DBTaskResult
 
-        if DBTaskResult.objects.filter(id=result_id).update(task_path=path) != 1:
-            raise LookupError(f"no stored result {result_id!r}")
+        rewrite_task_path(DBTaskResult.objects.filter(id=result_id), result_id, path)
