@@ -14,11 +14,10 @@ no allowance, and fails the signal clauses instead.
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .adapters.enqueued import enqueued_signals
+from .adapters.enqueued import EnqueuedListener
 
 #: The time one waiting task may add to a pass: about ten times what a kit
 #: task took on two CPUs shared by five busy processes (11 ms).
@@ -39,25 +38,12 @@ def _parked(task_result: Any) -> bool:
         return False
 
 
-class Backlog:
+class Backlog(EnqueuedListener):
     """Tasks enqueued since the last pass over every queue returned."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        super().__init__()
         self._count = 0
-        self._signals: list[Any] = []
-
-    def listen(self) -> None:
-        if self._signals:
-            return
-        for signal in enqueued_signals():
-            signal.connect(self._heard, weak=False, dispatch_uid=id(self))
-            self._signals.append(signal)
-
-    def stop(self) -> None:
-        for signal in self._signals:
-            signal.disconnect(self._heard, dispatch_uid=id(self))
-        self._signals = []
 
     def _heard(self, sender: Any, task_result: Any = None, **kwargs: Any) -> None:
         if not _parked(task_result):

@@ -50,14 +50,12 @@ def enqueued_signals() -> list[Any]:
     return found
 
 
-class EnqueuedLog:
-    """Every result announced enqueued while listening (in a kit run, every
-    enqueue goes to the backend under test, through one of its aliases)."""
+class EnqueuedListener:
+    """Hears every ``task_enqueued`` (:func:`enqueued_signals`) between
+    :meth:`listen` and :meth:`stop`; a subclass says what it keeps."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[str, Enqueued] = {}
-        self._all: set[str] = set()
         self._signals: list[Any] = []
 
     def listen(self) -> None:
@@ -71,6 +69,19 @@ class EnqueuedLog:
         for signal in self._signals:
             signal.disconnect(self._heard, dispatch_uid=id(self))
         self._signals = []
+
+    def _heard(self, sender: Any, task_result: Any = None, **kwargs: Any) -> None:
+        raise NotImplementedError
+
+
+class EnqueuedLog(EnqueuedListener):
+    """Every result announced enqueued while listening (in a kit run, every
+    enqueue goes to the backend under test, through one of its aliases)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._entries: dict[str, Enqueued] = {}
+        self._all: set[str] = set()
 
     def _heard(self, sender: Any, task_result: Any = None, **kwargs: Any) -> None:
         if task_result is None:
