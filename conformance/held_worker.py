@@ -27,6 +27,9 @@ class HeldWorker:
     token: str
     #: What the worker call returned (None) or raised, once it has.
     worker_errors: list[BaseException | None] = field(default_factory=list)
+    #: The adapter's allowance for a call from the worker's thread (a
+    #: command starts a process there), once that thread has begun.
+    allowance: float = 0.0
 
 
 @contextlib.contextmanager
@@ -40,6 +43,7 @@ def worker_held(driver: Driver, token: str, *, repro: str) -> Iterator[HeldWorke
     timeout = driver.adapter.timeout
 
     def work() -> None:
+        held.allowance = driver.adapter.pass_allowance
         try:
             held.worker_errors.append(driver.run())
         finally:
@@ -50,9 +54,11 @@ def worker_held(driver: Driver, token: str, *, repro: str) -> Iterator[HeldWorke
         worker.start()
     try:
         # A worker may first have to start (a command's process: the
-        # adapter's allowance), then the task.
-        deadline = time.monotonic() + timeout + driver.adapter.pass_allowance
-        while not evidence.runs(token) and time.monotonic() < deadline:
+        # adapter's allowance in the worker's thread), then the task.
+        started = time.monotonic()
+        while not evidence.runs(token) and (
+            time.monotonic() < started + timeout + held.allowance
+        ):
             if driver.worker_driven and not worker.is_alive():
                 break  # the worker returned (or died) without starting it
             time.sleep(0.01)

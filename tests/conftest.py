@@ -12,19 +12,18 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.kit_runner import REPO_ROOT, KitCall, KitPool, KitRun
+from tests.kit_runner import REPO_ROOT, KitCall, KitPool, KitRun, PendingRun
 from tests.kit_runner import run_kit as run_one
 
 __all__ = ["REPO_ROOT"]  # tests/test_readme.py reads it from here
 
 _POOL = pytest.StashKey[KitPool]()
-_RUNS = pytest.StashKey[dict[KitCall, "Future[KitRun]"]]()
+_RUNS = pytest.StashKey[dict[KitCall, PendingRun]]()
 
 
 def declared_call(item: pytest.Item) -> KitCall | None:

@@ -21,6 +21,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,19 @@ class KitRun:
     def warned(self) -> set[str]:
         return self.with_outcome("warn")
 
+    def verdicts(self, *outcomes: str) -> str:
+        """One line per clause with one of ``outcomes`` (default: fail and
+        warn) and its first detail: an assertion message that names the
+        clause, whatever the output's tail shows."""
+        wanted = set(outcomes or ("fail", "warn"))
+        lines = [
+            f"{entry['id']}: {entry['outcome']}: "
+            + " | ".join(str(d) for d in entry.get("details", [])[:2])[:600]
+            for entry in self.report.get("clauses", [])
+            if entry["outcome"] in wanted
+        ]
+        return "\n".join(lines) or "(no such clause)"
+
 
 def parallel() -> int:
     """How many runs at once: ``KIT_RUNS_PARALLEL``, else two per CPU."""
@@ -118,6 +132,28 @@ def parallel() -> int:
     if configured:
         return max(1, int(configured))
     return 2 * (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class PendingRun:
+    """A submitted run: its result, or why its process ended without one."""
+
+    future: Future[KitRun]
+    directory: Path
+
+    def result(self) -> KitRun:
+        try:
+            return self.future.result()
+        except BrokenProcessPool:
+            # The process ended without a word: at RUN_TIMEOUT (faulthandler
+            # wrote every thread's stack to the output) or killed.
+            output = self.directory / "output.txt"
+            text = output.read_text(errors="replace") if output.exists() else ""
+            raise AssertionError(
+                f"the kit run in {self.directory} ended without a report: it "
+                f"outlasted {RUN_TIMEOUT:.0f} s or was killed; its output "
+                f"ends:\n{text[-6000:]}"
+            ) from None
 
 
 class KitPool:
@@ -132,9 +168,11 @@ class KitPool:
             max_tasks_per_child=1,  # a run's process is never reused
         )
 
-    def submit(self, call: KitCall) -> Future[KitRun]:
+    def submit(self, call: KitCall) -> PendingRun:
         folder = Path(tempfile.mkdtemp(prefix="run-", dir=self.directory))
-        return self._executor.submit(_run_in_this_process, call, folder)
+        return PendingRun(
+            self._executor.submit(_run_in_this_process, call, folder), folder
+        )
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -51,7 +51,7 @@ def _passes_all(run: KitRun) -> None:
     assert outcomes, run.output
     assert {c for c, o in outcomes.items() if o != "pass"} <= {
         "LIFECYCLE-UNEXECUTED-STAYS-READY"  # n/a: the backend executes
-    }, run.output[-6000:]
+    }, run.verdicts("fail", "warn", "error") + "\n" + run.output[-4000:]
     assert run.ret == 0, run.output[-3000:]
 
 
@@ -72,5 +72,7 @@ def test_a_continuous_command_is_started_waited_for_and_stopped(
 
 @pytest.mark.kit_run(DYING_RUN)
 def test_a_worker_process_that_dies_is_noticed(kit_run: KitRun) -> None:
-    assert kit_run.failed() == {"WORKER-QUEUES-ALL"}, kit_run.output[-3000:]
+    assert kit_run.failed() == {"WORKER-QUEUES-ALL"}, (
+        kit_run.verdicts() + "\n" + kit_run.output[-3000:]
+    )
     assert "exited with status 0 while tasks were due" in kit_run.output

@@ -89,6 +89,26 @@ def test_a_continuous_command_ends_its_calls_before_the_kits_limit(
     assert _stalled(batch).pass_limit == STALLED_LIMIT
 
 
+def test_a_batch_command_called_from_another_thread_may_start_its_process(
+    reference_tasks: Any,
+) -> None:
+    """Only there does the call start a process (Python, then Django): its
+    pass, and a held worker's wait for its task, get the time to."""
+    import threading
+
+    from conformance.adapters.command import PROCESS_START, CommandWorker
+
+    adapter = Adapter(worker=CommandWorker("w", timeout=10.0), timeout=10.0)
+    in_main = Driver(adapter, backend=None).pass_limit
+    elsewhere: list[float] = []
+    thread = threading.Thread(
+        target=lambda: elsewhere.append(Driver(adapter, backend=None).pass_limit)
+    )
+    thread.start()
+    thread.join()
+    assert elsewhere == [in_main + PROCESS_START]
+
+
 def _heard(backlog: Backlog, tasks: int) -> None:
     """As if ``tasks`` enqueues had been announced (no run_after)."""
     for _ in range(tasks):
