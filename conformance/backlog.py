@@ -8,7 +8,7 @@ since the last pass over every queue returned.
 
 Counted from ``task_enqueued`` (the backend sends it in the kit's process,
 where nearly every enqueue of the run happens; the clause that enqueues in
-other processes adds its own, :meth:`Backlog.add`); a backend that sends no signal gets
+other processes announces those, ``enqueued.heard_elsewhere``); a backend that sends no signal gets
 no allowance, and fails the signal clauses instead.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .adapters.enqueued import EnqueuedListener
+from .adapters.enqueued import Enqueued, EnqueuedListener
 
 #: The time one waiting task may add to a pass: about ten times what a kit
 #: task took on two CPUs shared by five busy processes (11 ms).
@@ -28,10 +28,10 @@ SECONDS_PER_TASK = 0.1
 HORIZON = timedelta(minutes=1)
 
 
-def _parked(task_result: Any) -> bool:
+def _parked(entry: Enqueued | None) -> bool:
     """Deferred beyond the horizon. Never raises: a receiver that raised
     would break the backend's enqueue (``Signal.send``)."""
-    run_after: Any = getattr(getattr(task_result, "task", None), "run_after", None)
+    run_after: Any = entry.run_after if entry is not None else None
     try:
         return bool(run_after > datetime.now(UTC) + HORIZON)
     except Exception:  # None, a naive datetime: not parked
@@ -45,13 +45,13 @@ class Backlog(EnqueuedListener):
         super().__init__()
         self._count = 0
 
-    def _heard(self, sender: Any, task_result: Any = None, **kwargs: Any) -> None:
-        if not _parked(task_result):
+    def record(self, entry: Enqueued | None) -> None:
+        # Counted even unreadable: a task was announced, a pass may find it.
+        if not _parked(entry):
             self.add(1)
 
     def add(self, count: int) -> None:
-        """``count`` tasks enqueued where no receiver here hears them (in
-        another process)."""
+        """``count`` more tasks may be waiting."""
         with self._lock:
             self._count += count
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Generator, Iterator
@@ -177,6 +178,8 @@ class KitState:
         self.wanted: set[str] = set()
         #: The expected-failures file's entries that apply to this Django.
         self.expected: dict[str, ExpectedFailure] = {}
+        #: A usage error found once clauses ran (the run stops: no report).
+        self.usage_error = ""
 
     def configured(self, environment: Environment, report: ConformanceReport) -> None:
         self._environment, self._report = environment, report
@@ -709,6 +712,11 @@ def pytest_runtest_makereport(
             report.conformance_expected = _first_line(failure)  # type: ignore[attr-defined]
             return report
     if report.failed:
+        missing = _missing_app(str(report.longrepr))
+        if missing:
+            # The run's settings, not the backend: no clause can pass.
+            state.usage_error = missing
+            pytest.exit(missing, returncode=pytest.ExitCode.USAGE_ERROR)
         from .violation import ClauseViolation
 
         rerun = _rerun_command(item.config, clause.id)
@@ -739,6 +747,27 @@ def pytest_runtest_makereport(
             report.conformance_note = str(report.longrepr)  # type: ignore[attr-defined]
             report.outcome = "passed"
     return report
+
+
+#: Django's error for a model whose app is not in INSTALLED_APPS.
+_NOT_INSTALLED = re.compile(
+    r"Model class ([\w.]+?)\.models\.(\w+) doesn't declare an explicit app_label"
+    r" and isn't in an application in INSTALLED_APPS"
+)
+
+
+def _missing_app(failure: str) -> str:
+    """The usage error for a backend whose models' app the run did not
+    install (``--task-installed-apps``), or ""."""
+    found = _NOT_INSTALLED.search(failure)
+    if found is None:
+        return ""
+    app, model = found.groups()
+    return (
+        f"conformance kit: the backend's model {app}.models.{model} is not in "
+        f"an installed app: add --task-installed-apps={app} (or task_installed_apps "
+        "in the ini file)"
+    )
 
 
 #: Options a rerun of one clause leaves out: it must not overwrite the run's files.
@@ -896,7 +925,7 @@ def pytest_report_teststatus(
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Gate on the expected-failures file; one failure block per clause."""
     state = _state(session.config)
-    if state is None or not state.is_configured:
+    if state is None or not state.is_configured or state.usage_error:
         return
     from .expected_failures import stale
 
@@ -946,7 +975,7 @@ def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
     state = _state(config)
-    if state is None or not state.is_configured:
+    if state is None or not state.is_configured or state.usage_error:
         return
     report = state.report
     warned = terminalreporter.stats.get("warned", [])

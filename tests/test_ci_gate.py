@@ -201,6 +201,23 @@ def test_options_the_backend_refuses_are_a_usage_error(tmp_path: Path) -> None:
     assert "POLL_INTERVAL" in output(result)
 
 
+def test_a_backend_whose_app_is_not_installed_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
+    """Not a failure of every clause: the run names the option to add."""
+    target = tmp_path / "report.json"
+    result = run_pytest(
+        tmp_path,
+        "--task-backend=reference_backends.database.DatabaseBackend",
+        "--task-clause=success",
+        f"--task-report={target}",
+    )
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, output(result)
+    assert "--task-installed-apps=reference_backends.database" in output(result)
+    assert "CONFORMING" not in output(result)
+    assert not target.exists()
+
+
 def test_an_unknown_clause_is_never_conforming(tmp_path: Path) -> None:
     target = tmp_path / "report.json"
     result = run_pytest(

@@ -50,9 +50,44 @@ def enqueued_signals() -> list[Any]:
     return found
 
 
+#: Every listener between listen() and stop(): :func:`heard_elsewhere` tells them.
+_LISTENING: list[EnqueuedListener] = []
+_LISTENING_LOCK = threading.Lock()
+
+
+def entry_of(task_result: Any) -> Enqueued | None:
+    """``task_result`` as an :class:`Enqueued`, or None where it is not a
+    result (never raises: a receiver that raised would break the backend's
+    ``enqueue``, which sends the signal)."""
+    if task_result is None:
+        return None
+    try:
+        task = task_result.task
+        return Enqueued(
+            id=str(task_result.id),
+            queue_name=str(task.queue_name),
+            run_after=task.run_after,
+            backend=str(getattr(task_result, "backend", "") or ""),
+        )
+    except Exception:
+        return None
+
+
+def heard_elsewhere(entries: list[Enqueued]) -> None:
+    """Tasks enqueued in another process (``task_enqueued`` is sent only in
+    the enqueuing process): every listener records them as if it had heard
+    them, so that they are waited for and cleaned up like the rest."""
+    with _LISTENING_LOCK:
+        listeners = list(_LISTENING)
+    for listener in listeners:
+        for entry in entries:
+            listener.record(entry)
+
+
 class EnqueuedListener:
     """Hears every ``task_enqueued`` (:func:`enqueued_signals`) between
-    :meth:`listen` and :meth:`stop`; a subclass says what it keeps."""
+    :meth:`listen` and :meth:`stop`; a subclass says what it keeps
+    (:meth:`record`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -64,13 +99,22 @@ class EnqueuedListener:
         for signal in enqueued_signals():
             signal.connect(self._heard, weak=False, dispatch_uid=id(self))
             self._signals.append(signal)
+        with _LISTENING_LOCK:
+            _LISTENING.append(self)
 
     def stop(self) -> None:
         for signal in self._signals:
             signal.disconnect(self._heard, dispatch_uid=id(self))
         self._signals = []
+        with _LISTENING_LOCK:
+            if self in _LISTENING:
+                _LISTENING.remove(self)
 
     def _heard(self, sender: Any, task_result: Any = None, **kwargs: Any) -> None:
+        self.record(entry_of(task_result))
+
+    def record(self, entry: Enqueued | None) -> None:
+        """One task enqueued (None: announced without a readable result)."""
         raise NotImplementedError
 
 
@@ -83,16 +127,9 @@ class EnqueuedLog(EnqueuedListener):
         self._entries: dict[str, Enqueued] = {}
         self._all: set[str] = set()
 
-    def _heard(self, sender: Any, task_result: Any = None, **kwargs: Any) -> None:
-        if task_result is None:
+    def record(self, entry: Enqueued | None) -> None:
+        if entry is None:
             return
-        task = task_result.task
-        entry = Enqueued(
-            id=str(task_result.id),
-            queue_name=str(task.queue_name),
-            run_after=task.run_after,
-            backend=str(getattr(task_result, "backend", "") or ""),
-        )
         with self._lock:
             self._entries[entry.id] = entry
             self._all.add(entry.id)

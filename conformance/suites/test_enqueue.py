@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from conformance import compat, tasks
 from conformance.adapters import Adapter
-from conformance.backlog import BACKLOG
+from conformance.adapters.enqueued import Enqueued, heard_elsewhere
 from conformance.processes import enqueue_in_processes
 from conformance.settings_file import ALIAS_OPEN_QUEUES, ALIAS_SECONDARY
 from conformance.support import (
@@ -281,8 +281,15 @@ def test_ids_unique_across_processes(task_adapter: Adapter, task_backend: Any) -
         timeout=max(task_adapter.timeout, PROCESS_START),
         here=lambda: [task.enqueue().id for _ in range(UNIQUE_PER_PROCESS)],
     )
-    if not defer:  # waiting for the next pass, unheard here
-        BACKLOG.add(UNIQUE_PROCESSES * UNIQUE_PER_PROCESS)
+    # Unheard here (task_enqueued is per process): waited for by the next
+    # pass over every queue, removed from a shared broker at the run's end.
+    heard_elsewhere(
+        [
+            Enqueued(rid, task.queue_name, task.run_after, DEFAULT_ALIAS)
+            for ids in found.ids[:-1]  # the last are this process's, heard
+            for rid in ids
+        ]
+    )
     if found.problems:
         # Not this clause's finding: enqueue itself is checked elsewhere.
         not_applicable("enqueue in another process: " + found.problems[0])

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from conformance.adapters import Adapter
-from conformance.adapters.enqueued import EnqueuedLog
+from conformance.adapters.enqueued import Enqueued, EnqueuedLog, heard_elsewhere
+from conformance.backlog import Backlog
 from conformance.versions import API_ROOT
 
 
@@ -48,6 +49,30 @@ def test_forgotten_entries_are_not_due_but_still_known(reference_tasks: Any) -> 
     assert [entry.id for entry in log.entries()] == [second.id]
     # What close() removes from a broker: every id heard, forgotten or not.
     assert log.all_ids() == {first.id, second.id}
+
+
+def test_enqueues_in_other_processes_are_recorded_by_every_listener() -> None:
+    """The id-uniqueness clause's enqueues in other processes: unheard there,
+    announced here, so that a broker's clean-up removes them (RQ kept 600)
+    and the pass limit counts the ready ones."""
+    log, backlog, stopped = EnqueuedLog(), Backlog(), EnqueuedLog()
+    for listener in (log, backlog, stopped):
+        listener.listen()
+    stopped.stop()
+    later = datetime.now(UTC) + timedelta(hours=1)
+    ready = Enqueued("a", "default", None, "default")
+    parked = Enqueued("b", "default", later, "default")
+    try:
+        heard_elsewhere([ready, parked])
+    finally:
+        log.stop()
+        backlog.stop()
+    assert log.all_ids() == {"a", "b"}
+    assert stopped.all_ids() == set()
+    assert backlog.count == 1  # the one deferred by an hour waits for no pass
+    heard_elsewhere([ready])  # nobody listening: nothing recorded
+    assert log.all_ids() == {"a", "b"}
+    assert backlog.count == 1
 
 
 def test_listening_twice_hears_once(reference_tasks: Any) -> None:
