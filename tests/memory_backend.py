@@ -44,6 +44,7 @@ from django.utils.module_loading import import_string
 
 from conformance import compat
 from conformance.adapters import Adapter, WorkerCallable
+from conformance.adapters.enqueued import EnqueuedLog
 from conformance.settings_file import ENV_VAR
 
 TaskResultStatus = compat.TaskResultStatus
@@ -409,6 +410,17 @@ class MemoryAdapter(Adapter):
         self, worker: WorkerCallable | None = None, timeout: float = 10.0
     ) -> None:
         super().__init__(worker=worker or run_ready, timeout=timeout)
+        #: What enqueues announced: a record the worker took that is not in
+        #: it came from an enqueue that raised (unannounced_ids).
+        self.enqueued = EnqueuedLog()
+        self.enqueued.listen()
+
+    def unannounced_ids(self, backend: Any) -> set[str]:
+        taken = {str(r["id"]) for r in iter_records(backend) if r["worker_ids"]}
+        return taken - self.enqueued.all_ids()
+
+    def close(self, backend: Any) -> None:
+        self.enqueued.stop()
 
     def set_task_path(self, backend: Any, result_id: str, path: str) -> None:
         record = backend.store.load(result_id)

@@ -235,6 +235,12 @@ class Adapter:
         services it shares with others (a broker's queues, result keys).
         Must not raise; the default has nothing to remove."""
 
+    def unannounced_ids(self, backend: Any) -> set[str]:
+        """Ids of tasks the worker took that no enqueue of the run announced
+        (``task_enqueued``): a message sent by an ``enqueue`` that then
+        raised. Empty where the adapter cannot tell."""
+        return set()
+
     # -- stored records (security and robustness clauses) ----------------
     def set_task_path(self, backend: Any, result_id: str, path: str) -> None:
         """Rewrite the task path stored for ``result_id`` (a tampered row)."""

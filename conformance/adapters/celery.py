@@ -10,16 +10,19 @@ due itself. Every call of :meth:`CeleryAdapter.run_ready`:
    queues (:func:`messages_waiting`): it returns at once, no worker started;
 2. has a Celery worker process serve exactly those queues
    (:mod:`conformance.adapters.celery_worker`, the run's settings): the
-   standby booted after the previous call, told to consume them, or a
-   worker started on them (:mod:`conformance.adapters.celery_process`);
+   standby (the previous call's worker, or one booted after it), told to
+   consume them, or a worker started on them
+   (:mod:`conformance.adapters.celery_process`);
 3. waits until ``get_result`` reports each of those tasks finished, polling,
    then until the queues hold no message and the worker runs none
    (:meth:`CeleryAdapter._drain`: a message the kit never heard of, from an
    ``enqueue`` that raised after sending it, is run too);
-4. tells the worker to stop consuming (acknowledged), returns, and stops it
-   in the background: SIGTERM (Celery's warm shutdown: the messages it
-   reserved and did not start, deferred ones included, go back to the
-   broker), then SIGKILL after :attr:`CeleryAdapter.stop_timeout` seconds.
+4. tells the worker to stop consuming (acknowledged). A worker that then
+   holds no message is kept as the next call's standby; one that holds
+   some (a deferred task it took, to run at its ``eta``) is stopped in the
+   background: SIGTERM (Celery's warm shutdown: the messages it reserved
+   and did not start go back to the broker), then SIGKILL after
+   :attr:`CeleryAdapter.stop_timeout` seconds, and a new standby boots.
    ``close`` waits for every worker to be gone.
 
 A worker that exits while tasks are due (killed, or a task that ended its
@@ -155,8 +158,33 @@ class CeleryAdapter(Adapter):
             self._wait(backend, set(due), worker)
             self._drain(app, queues, worker)
         finally:
-            self._retire(backend, worker, queues)
-            self._prepare_standby(backend)
+            if not self._keep_as_standby(app, worker, queues):
+                self._retire(backend, worker, queues)
+                self._prepare_standby(backend)
+
+    def _keep_as_standby(
+        self, app: Any, worker: WorkerProcess, queues: list[str]
+    ) -> bool:
+        """Released, and holding nothing (no task running, reserved, or kept
+        for a later ``eta``): ``worker`` waits for the next call as the
+        standby, and no new worker has to boot (a second of CPU each, on
+        every call). One that holds a message is stopped instead: its warm
+        shutdown gives the message back to the broker, where it stays READY
+        until a later call."""
+        if not self.standby or not worker.alive:
+            return False
+        try:
+            worker.release(app, queues)
+            if not worker.holds_nothing(app):
+                return False
+        except Exception:
+            return False  # _retire tells it again, or stops it now
+        with self._lock:
+            if self._standby is not None:
+                return False  # two calls at once: one standby is enough
+            self._standby = worker
+            self.processes.discard(worker.process)
+        return True
 
     def _retire(self, backend: Any, worker: WorkerProcess, queues: list[str]) -> None:
         """No new message for ``worker``; stopped in the background (bounded)."""
@@ -305,16 +333,23 @@ class CeleryAdapter(Adapter):
 
     def result_ids(self) -> set[str]:
         """Every task id of the run: heard enqueued, or received by a worker."""
-        from .celery_worker import received_log
+        return self.enqueued.all_ids() | received_ids()
 
-        try:
-            lines = received_log().read_text(encoding="utf-8").split()
-        except OSError:
-            lines = []
-        return self.enqueued.all_ids() | set(lines)
+    def unannounced_ids(self, backend: Any) -> set[str]:
+        return received_ids() - self.enqueued.all_ids()
 
     def describe(self) -> str:
         return f"{type(self).__name__} (a Celery worker process per run of due tasks)"
+
+
+def received_ids() -> set[str]:
+    """The id of every message the run's workers received (their log)."""
+    from .celery_worker import received_log
+
+    try:
+        return set(received_log().read_text(encoding="utf-8").split())
+    except OSError:
+        return set()
 
 
 def messages_waiting(app: Any, queues: list[str]) -> int:

@@ -7,8 +7,9 @@ consume the queues to serve when a call needs it (Celery's remote control
 second or so a worker takes to start (Python, Django, Celery) from the call.
 
 When the call's tasks are done, the worker is told to stop consuming them
-(``cancel_consumer``, acknowledged) and then stopped in the background, the
-call returning at once: SIGTERM (Celery's warm shutdown, a second or two
+(``cancel_consumer``, acknowledged); holding no message, it is the next
+call's standby, else it is stopped in the background, the call returning at
+once: SIGTERM (Celery's warm shutdown, a second or two
 with the prefork pool: the messages it reserved and did not start, deferred
 ones, go back to the broker), SIGKILL after a bound.
 """
@@ -163,6 +164,18 @@ class WorkerProcess(worker_process.WorkerProcess):
         )
         return active == [] and reserved == []
 
+    def holds_nothing(self, app: Any) -> bool:
+        """Running no task, holding none to run now and none for a later
+        ``eta``: once released, nothing it has can run before the next call."""
+        inspect = app.control.inspect(
+            destination=[self.hostname], timeout=CONTROL_TIMEOUT, limit=1
+        )
+        limit = control_limit(CONTROL_TIMEOUT)
+        scheduled = (bounded(inspect.scheduled, limit, "inspect") or {}).get(
+            self.hostname
+        )
+        return scheduled == [] and self.idle(app)
+
     def release(self, app: Any, queues: list[str]) -> None:
         """Stop consuming ``queues`` (``cancel_consumer``, acknowledged): from
         then on the worker takes no new message, and may be stopped at leisure."""
@@ -179,6 +192,8 @@ class WorkerProcess(worker_process.WorkerProcess):
                 control_limit(CONTROL_TIMEOUT),
                 "cancel_consumer",
             )
+            if queue in self.queues:
+                self.queues.remove(queue)
 
     def died(self, when: str) -> WorkerDied:
         return WorkerDied(

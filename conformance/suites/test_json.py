@@ -224,6 +224,8 @@ def test_refused_enqueue_never_runs(api: Api, task_driver: Driver) -> None:
         f"tasks.capture.{api.name('enqueue')}(token, {{1, 2}})  # raises\n"
         "worker(backend, None)  # then: did capture run?"
     )
+    adapter, backend = task_driver.adapter, task_driver.backend
+    strays = adapter.unannounced_ids(backend)
     task_driver.run_checked(repro=repro)
     ran = sorted(kind for kind, token in refused.items() if evidence.runs(token))
     check(
@@ -232,6 +234,23 @@ def test_refused_enqueue_never_runs(api: Api, task_driver: Driver) -> None:
         observed=f"the worker ran the refused enqueues of: {', '.join(ran)}",
         repro=repro,
     )
+    # Sent, then refused: the worker may fail to run it, and store that.
+    taken = sorted(adapter.unannounced_ids(backend) - strays)
+    check(
+        not taken,
+        expected="no message of a refused enqueue reaches the worker",
+        observed=f"the worker took {len(taken)} task(s) that no enqueue returned: "
+        + ", ".join(_stored_as(backend, rid) for rid in taken[:3]),
+        repro=repro,
+    )
+
+
+def _stored_as(backend: Any, result_id: str) -> str:
+    """``result_id`` and what the backend stored for it, if anything."""
+    try:
+        return f"{result_id} (stored {backend.get_result(result_id).status})"
+    except Exception:
+        return f"{result_id} (no stored result)"
 
 
 def _check_not_stored(api: Api, kind: str, args: Any, kwargs: Any) -> int:

@@ -139,6 +139,27 @@ class PushesBeforeChecking(MemoryBackend):
         return result
 
 
+class PushesUndecodable(MemoryBackend):
+    """Queues the task before encoding its arguments, and an encoder that
+    fails drops them: enqueue raises TypeError, and the worker takes a
+    message no enqueue returned, cannot call the function without its
+    arguments, and stores a FAILED result. Nothing runs: only the worker's
+    adapter, which knows what it took, tells."""
+
+    expect = Expect("json", fails={"JSON-UNSERIALIZABLE-NOT-STORED"}, options=ADAPTER)
+
+    def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
+        try:
+            json.dumps([list(args), dict(kwargs)])
+        except (TypeError, ValueError):
+            self.validate_task(task)
+            record = self.new_record(task, [], {})
+            self.store.save(record)
+            self.store.mark_ready(self.ready_name(record))
+            raise
+        return super().enqueue(task, args, kwargs)
+
+
 class ServesWrongQueues(MemoryBackend):
     """The worker runs every queue, whichever it was asked for."""
 
