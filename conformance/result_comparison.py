@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .statuses import SUCCESSFUL
-from .violation import check
+from .violation import MISSING, check
 
 #: Clock and storage-precision slack when a timestamp is compared with the
 #: kit's own clock (a store may keep whole seconds; a worker may be remote).
@@ -35,7 +35,6 @@ RESULT_TASK_FIELDS = (
 )
 
 #: A field the object does not have, as a comparison shows it.
-MISSING = "<missing>"
 
 
 def _when(value: Any) -> Any:

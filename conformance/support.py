@@ -14,7 +14,7 @@ import pytest
 from asgiref.sync import async_to_sync
 
 from . import compat
-from .violation import check, describe_exception
+from .violation import attribute, check, describe_exception
 
 T = TypeVar("T")
 
@@ -184,9 +184,7 @@ def result_summary(result: Any) -> str:
         "last_attempted_at",
         "finished_at",
     )
-    shown = ", ".join(
-        f"{name}={getattr(result, name, '<missing>')!r}" for name in fields
-    )
+    shown = ", ".join(f"{name}={attribute(result, name)!r}" for name in fields)
     return f"TaskResult({shown}, worker_ids={getattr(result, 'worker_ids', None)!r})"
 
 
@@ -446,12 +444,11 @@ TASK_FIELDS = (
 
 def task_differences(expected: Any, observed: Any) -> str | None:
     """How ``observed`` (a result's task) differs from the Task ``expected``."""
-    missing = "<missing>"
     wrong = [
         f"{name}: expected {getattr(expected, name)!r}, observed "
-        f"{getattr(observed, name, missing)!r}"
+        f"{attribute(observed, name)!r}"
         for name in TASK_FIELDS
-        if getattr(observed, name, missing) != getattr(expected, name)
+        if attribute(observed, name) != getattr(expected, name)
     ]
     return "; ".join(wrong) or None
 

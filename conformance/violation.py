@@ -34,6 +34,16 @@ def check(condition: object, *, expected: str, observed: Any, repro: str = "") -
         raise ClauseViolation(expected=expected, observed=shown, repro=repro)
 
 
+#: What an observation shows for an attribute the object does not have.
+MISSING = "<missing>"
+
+
+def attribute(obj: Any, name: str) -> Any:
+    """``obj.name``, or :data:`MISSING` where it has none: a finding to show,
+    never an AttributeError in the kit."""
+    return getattr(obj, name, MISSING)
+
+
 def describe_exception(exc: BaseException | None) -> str:
     if exc is None:
         return "no exception"

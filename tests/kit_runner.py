@@ -232,8 +232,11 @@ def _run_in_this_process(call: KitCall, directory: Path) -> KitRun:
     _environment()
     report = directory / "report.json"
     output = directory / "output.txt"
-    faulthandler.dump_traceback_later(RUN_TIMEOUT, exit=True)
     with output.open("w", encoding="utf-8") as sink:
+        # A stuck run ends with every thread's stack in its output: written
+        # to the file's own descriptor, which pytest's capture (of 1 and 2,
+        # during each test) never redirects.
+        faulthandler.dump_traceback_later(RUN_TIMEOUT, exit=True, file=sink)
         _redirect_output(sink.fileno())
         try:
             ret = int(pytest.main(call.argv(report)))

@@ -28,7 +28,7 @@ from conformance.support import (
     clause,
     not_applicable,
 )
-from conformance.violation import check
+from conformance.violation import attribute, check
 
 targets = definition_targets
 
@@ -87,7 +87,7 @@ def test_defaults(form: str) -> None:
         "takes_context": False,
         "run_after": None,
     }
-    observed = {name: getattr(task, name, "<missing>") for name in expected}
+    observed = {name: attribute(task, name) for name in expected}
     check(
         observed == expected
         and type(observed["priority"]) is int
@@ -125,9 +125,9 @@ def _check_function_attributes(task: Any, func: Any, repro: str) -> None:
     __tracebackhide__ = True
     path = f"{func.__module__}.{func.__qualname__}"
     observed: dict[str, Any] = {
-        "func": getattr(task, "func", "<missing>"),
-        "name": getattr(task, "name", "<missing>"),
-        "module_path": getattr(task, "module_path", "<missing>"),
+        "func": attribute(task, "func"),
+        "name": attribute(task, "name"),
+        "module_path": attribute(task, "module_path"),
     }
     check(
         observed["func"] is func
@@ -170,7 +170,7 @@ def test_decorator_arguments_set_attributes(
     task = _defined(
         lambda: compat.task(**arguments)(func), f"@task(**{arguments!r})", repro
     )
-    observed = {name: getattr(task, name, "<missing>") for name in arguments}
+    observed = {name: attribute(task, name) for name in arguments}
     check(
         observed == arguments and task.func is func and task.run_after is None,
         expected=f"{arguments}, func {func.__name__}, run_after None",
@@ -406,7 +406,7 @@ def test_extra_keyword_reaches_task_class(monkeypatch: pytest.MonkeyPatch) -> No
         isinstance(task, WithOption) and task.conformance_option == 7,
         expected="a task_class instance with conformance_option == 7",
         observed=f"{type(task).__name__}, "
-        f"conformance_option={getattr(task, 'conformance_option', '<missing>')!r}",
+        f"conformance_option={attribute(task, 'conformance_option')!r}",
         repro=repro,
     )
 

@@ -33,7 +33,7 @@ from conformance.support import (
     task_differences,
 )
 from conformance.versions import DEFAULT_ALIAS
-from conformance.violation import check
+from conformance.violation import attribute, check
 
 #: How far enqueued_at may stray from the clock around the call: the
 #: backend's clock (a database server's, say) may differ slightly from ours.
@@ -166,7 +166,7 @@ def test_enqueue_on_another_alias(api: Api, alias: str) -> None:
     check(
         getattr(fetched, "backend", None) == alias,
         expected=f"the stored result's backend is {alias!r}",
-        observed=f"backend={getattr(fetched, 'backend', '<missing>')!r}",
+        observed=f"backend={attribute(fetched, 'backend')!r}",
         repro=repro,
     )
 
@@ -206,7 +206,7 @@ def test_args_and_kwargs_are_kept(
     call = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
     repro = f"tasks.echo.{api.name('enqueue')}({call})"
     for name, want in (("args", list(args)), ("kwargs", kwargs)):
-        got = getattr(result, name, "<missing>")
+        got = attribute(result, name)
         difference = json_difference(want, got, f"result.{name}")
         check(
             difference is None,
@@ -394,9 +394,9 @@ def test_ready_result_has_not_run(api: Api, when: str) -> None:
         "worker_ids": [],
     }
     wrong = {
-        name: getattr(result, name, "<missing>")
+        name: attribute(result, name)
         for name, want in unstarted.items()
-        if getattr(result, name, "<missing>") != want
+        if attribute(result, name) != want
     }
     check(
         not wrong,

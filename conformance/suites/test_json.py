@@ -34,7 +34,7 @@ from conformance.support import (
     outcome_of,
     refused_not_applicable,
 )
-from conformance.violation import check, describe_exception
+from conformance.violation import attribute, check, describe_exception
 
 
 def _call(api: Api, args: Any, kwargs: Any) -> str:
@@ -50,7 +50,7 @@ def _check_same_json(
     __tracebackhide__ = True
     for name, sent in (("args", list(args)), ("kwargs", kwargs)):
         expected = json_round_trip(sent)
-        difference = json_difference(expected, getattr(result, name, "<missing>"), name)
+        difference = json_difference(expected, attribute(result, name), name)
         check(
             difference is None,
             expected=f"{where}.{name} == json.loads(json.dumps({name})) = {expected!r}",

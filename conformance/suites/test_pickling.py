@@ -21,7 +21,7 @@ from conformance.support import (
     outcome_of,
     using_text,
 )
-from conformance.violation import check
+from conformance.violation import attribute, check
 
 PROTOCOLS = list(range(pickle.HIGHEST_PROTOCOL + 1))
 #: Compared after a round trip: the fields, and the properties derived from them.
@@ -29,7 +29,7 @@ COMPARED = (*RESULT_FIELDS, "is_finished", "attempts")
 
 
 def _fields(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    return {name: getattr(obj, name, "<missing>") for name in names}
+    return {name: attribute(obj, name) for name in names}
 
 
 def _differences(expected: dict[str, Any], observed: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ from conformance.support import (
     open_queue_task,
     using_text,
 )
-from conformance.violation import check
+from conformance.violation import attribute, check
 
 #: What using() may change, and what it must carry over.
 CHANGEABLE = ("priority", "queue_name", "run_after", "backend")
@@ -30,7 +30,7 @@ SNAPSHOT = ("func", "name", "module_path", "takes_context", *CHANGEABLE)
 
 def snapshot(task: Any) -> dict[str, Any]:
     """Every attribute using() touches or must keep, by name."""
-    return {name: getattr(task, name, "<missing>") for name in SNAPSHOT}
+    return {name: attribute(task, name) for name in SNAPSHOT}
 
 
 def full_changes(backend: Any) -> dict[str, Any]:
