@@ -25,6 +25,10 @@ from pathlib import Path
 
 #: Seconds a process has to exit after SIGTERM before it is killed.
 STOP_GRACE = 5.0
+#: Seconds to start Python and Django in a new worker process: well under one
+#: on an idle machine, ten and more on a CI machine running four test
+#: environments on two CPUs (a bound, never a wait).
+PROCESS_START = 15.0
 #: How much of a dead worker's output a finding quotes.
 OUTPUT_TAIL = 1500
 

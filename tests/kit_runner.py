@@ -51,7 +51,8 @@ PRELOAD = (
     "django.core.checks",
 )
 
-#: A run that takes longer than this is stuck: its stacks are dumped, it ends.
+#: A run that takes longer than this is stuck: its stacks are dumped, it ends
+#: (a KitCall may say otherwise).
 RUN_TIMEOUT = 600.0
 
 
@@ -65,6 +66,8 @@ class KitCall:
     #: ``--task-quick`` (10 examples, failures not shrunk): every clause is
     #: still checked; ``tox -e kit`` runs the bundled backends at full depth.
     quick: bool = True
+    #: Seconds after which the run is stuck (its stacks dumped, it ends).
+    timeout: float = RUN_TIMEOUT
 
     def argv(self, report: Path) -> list[str]:
         return [
@@ -151,7 +154,7 @@ class PendingRun:
             text = output.read_text(errors="replace") if output.exists() else ""
             raise AssertionError(
                 f"the kit run in {self.directory} ended without a report: it "
-                f"outlasted {RUN_TIMEOUT:.0f} s or was killed; its output "
+                f"outlasted its timeout or was killed; its output "
                 f"ends:\n{text[-6000:]}"
             ) from None
 
@@ -236,7 +239,7 @@ def _run_in_this_process(call: KitCall, directory: Path) -> KitRun:
         # A stuck run ends with every thread's stack in its output: written
         # to the file's own descriptor, which pytest's capture (of 1 and 2,
         # during each test) never redirects.
-        faulthandler.dump_traceback_later(RUN_TIMEOUT, exit=True, file=sink)
+        faulthandler.dump_traceback_later(call.timeout, exit=True, file=sink)
         _redirect_output(sink.fileno())
         try:
             ret = int(pytest.main(call.argv(report)))

@@ -43,6 +43,7 @@ from typing import Any
 from .. import lost, pending
 from ..worker_process import (
     OUTPUT_TAIL,
+    PROCESS_START,
     STOP_GRACE,
     WorkerDied,
     WorkerProcess,
@@ -57,10 +58,6 @@ LOST_GRACE = 3.0
 #: Seconds a continuous call may take beyond its wait and the stop grace
 #: (starting the processes, the markers, the last look at the results).
 STOP_MARGIN = 2.0
-#: Seconds to start Python and Django in a new worker process: well under one
-#: on an idle machine, ten and more on a CI machine running four test
-#: environments on two CPUs (a bound, never a wait).
-PROCESS_START = 15.0
 PLACEHOLDERS = ("queues", "queue", "backend")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _QUEUE_PLACEHOLDERS = {"queue", "queues"}

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from conformance.adapters.database import DatabaseAdapter, sibling_aliases
+from conformance.worker_process import PROCESS_START
 
 
 class ProcessPoolAdapter(DatabaseAdapter):
@@ -13,7 +14,7 @@ class ProcessPoolAdapter(DatabaseAdapter):
 
     #: Each call starts a child process (Python, then Django) before any
     #: task runs: a pass needs that beyond --task-timeout.
-    pass_allowance = 5.0
+    pass_allowance = PROCESS_START
 
     def run_ready(self, backend: Any, queue_names: Sequence[str] | None = None) -> None:
         from reference_backends.database.worker import Worker

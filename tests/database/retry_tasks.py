@@ -148,3 +148,19 @@ def sleeps_and_says_where(token: str, seconds: float) -> int:
     _log(f"{token} pid {os.getpid()}")
     time.sleep(seconds)
     return os.getpid()
+
+
+@database_task()
+def says_where_in_company(token: str, company: int, seconds: float) -> int:
+    """Logs where it runs, then waits (``seconds`` at most) until ``company``
+    tasks have logged theirs: tasks that can only end together if they run
+    at the same time, however slowly their processes start."""
+    _log(f"{token} pid {os.getpid()}")
+    log = os.environ.get("REFERENCE_TASKS_LOG", "")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with open(log, encoding="utf-8") as handle:
+            if sum(" pid " in line for line in handle) >= company:
+                break
+        time.sleep(0.05)
+    return os.getpid()

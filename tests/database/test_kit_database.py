@@ -70,6 +70,9 @@ def test_kit_on_sqlite_with_retries(kit_run: KitRun) -> None:
             RETRIES,
             "--task-adapter=tests.database.process_pool_adapter.ProcessPoolAdapter",
         ),
+        # A Python started per worker call: 40 s alone, and more than 600 s
+        # beside CI's other environments on two CPUs (slow, not stuck).
+        timeout=1800.0,
     )
 )
 @pytest.mark.slow

@@ -96,7 +96,8 @@ def test_a_batch_command_called_from_another_thread_may_start_its_process(
     pass, and a held worker's wait for its task, get the time to."""
     import threading
 
-    from conformance.adapters.command import PROCESS_START, CommandWorker
+    from conformance.adapters.command import CommandWorker
+    from conformance.worker_process import PROCESS_START
 
     adapter = Adapter(worker=CommandWorker("w", timeout=10.0), timeout=10.0)
     in_main = Driver(adapter, backend=None).pass_limit
