@@ -197,7 +197,10 @@ def run_kit(call: KitCall, directory: Path) -> KitRun:
 
 
 def run_pytest(
-    directory: Path, *args: str, env: dict[str, str] | None = None
+    directory: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = RUN_TIMEOUT,
 ) -> subprocess.CompletedProcess[str]:
     """``pytest ARGS`` run in ``directory`` as a user's shell would, no settings
     of ours (but ``env``); in a process forked from the server, so it costs no
@@ -208,8 +211,10 @@ def run_pytest(
     with ProcessPoolExecutor(
         1, mp_context=_forkserver(), max_tasks_per_child=1
     ) as executor:
-        future = executor.submit(_pytest_in_this_process, directory, args, env or {})
-        return future.result(timeout=RUN_TIMEOUT)
+        future = executor.submit(
+            _pytest_in_this_process, directory, args, env or {}, timeout
+        )
+        return future.result(timeout=timeout)
 
 
 _CONTEXT: Any = None
@@ -256,7 +261,7 @@ def _run_in_this_process(call: KitCall, directory: Path) -> KitRun:
 
 
 def _pytest_in_this_process(
-    directory: Path, args: tuple[str, ...], env: dict[str, str]
+    directory: Path, args: tuple[str, ...], env: dict[str, str], timeout: float
 ) -> subprocess.CompletedProcess[str]:
     import pytest
 
@@ -279,7 +284,7 @@ def _pytest_in_this_process(
     # A stuck run ends with every thread's stack on the caller's stderr, not
     # a wait for ever (the pool's shutdown waits for this process whatever the
     # caller's timeout).
-    faulthandler.dump_traceback_later(RUN_TIMEOUT, exit=True, file=os.dup(2))
+    faulthandler.dump_traceback_later(timeout, exit=True, file=os.dup(2))
     with tempfile.TemporaryFile("w+", encoding="utf-8") as sink:
         _redirect_output(sink.fileno())
         try:
