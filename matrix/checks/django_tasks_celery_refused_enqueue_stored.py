@@ -25,9 +25,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-import django
-from django.conf import settings
-
+from matrix.checks.celery_django import set_up
 from tests.database.redis_server import RedisServer
 
 
@@ -37,21 +35,7 @@ def echo(value: object) -> object:
 
 def main() -> int:
     with RedisServer() as redis:
-        server = redis.url().rsplit("/", 1)[0]
-        settings.configure(
-            INSTALLED_APPS=[],
-            USE_TZ=True,
-            CELERY_BROKER_URL=f"{server}/0",
-            CELERY_RESULT_BACKEND=f"{server}/1",
-            CELERY_RESULT_EXTENDED=True,
-            TASKS={
-                "default": {
-                    "BACKEND": "django_tasks_celery.CeleryBackend",
-                    "OPTIONS": {"CELERY_APP": "tests.thirdparty.celery_app.app"},
-                }
-            },
-        )
-        django.setup()
+        set_up(redis.url().rsplit("/", 1)[0])
         from celery.contrib.testing.worker import start_worker
         from django.tasks import task
 

@@ -18,30 +18,13 @@ from __future__ import annotations
 import sys
 import uuid
 
-import django
-from django.conf import settings
-
+from matrix.checks.celery_django import set_up
 from tests.database.redis_server import RedisServer
 
 
 def main() -> int:
     with RedisServer() as redis:
-        server = redis.url().rsplit("/", 1)[0]
-        settings.configure(
-            INSTALLED_APPS=[],
-            USE_TZ=True,
-            CELERY_BROKER_URL=f"{server}/0",
-            CELERY_RESULT_BACKEND=f"{server}/1",
-            CELERY_RESULT_EXTENDED=True,
-            TASKS={
-                "default": {
-                    "BACKEND": "django_tasks_celery.CeleryBackend",
-                    # The Celery app as Celery's Django guide lays it out.
-                    "OPTIONS": {"CELERY_APP": "tests.thirdparty.celery_app.app"},
-                }
-            },
-        )
-        django.setup()
+        set_up(redis.url().rsplit("/", 1)[0])
         from django.tasks import task_backends
         from django.tasks.exceptions import TaskResultDoesNotExist
 
