@@ -158,9 +158,15 @@ class CeleryAdapter(Adapter):
             self._wait(backend, set(due), worker)
             self._drain(app, queues, worker)
         finally:
-            if not self._keep_as_standby(app, worker, queues):
-                self._retire(backend, worker, queues)
-                self._prepare_standby(backend)
+            kept = False
+            try:
+                kept = self._keep_as_standby(app, worker, queues)
+            finally:
+                # Interrupted while asking it (the kit's limit on a call):
+                # retired all the same, never left consuming.
+                if not kept:
+                    self._retire(backend, worker, queues)
+                    self._prepare_standby(backend)
 
     def _keep_as_standby(
         self, app: Any, worker: WorkerProcess, queues: list[str]
