@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .statuses import SUCCESSFUL
-from .violation import MISSING, check
+from .violation import attribute, check
 
 #: Clock and storage-precision slack when a timestamp is compared with the
 #: kit's own clock (a store may keep whole seconds; a worker may be remote).
@@ -33,8 +33,6 @@ RESULT_TASK_FIELDS = (
     "run_after",
     "takes_context",
 )
-
-#: A field the object does not have, as a comparison shows it.
 
 
 def _when(value: Any) -> Any:
@@ -62,9 +60,7 @@ def result_fields(result: Any) -> dict[str, Any]:
         "attempts": result.attempts,
         # A result whose task is None (or lacks a field) is a difference to
         # report, not an AttributeError in the kit.
-        "task": {
-            name: _when(getattr(task, name, MISSING)) for name in RESULT_TASK_FIELDS
-        },
+        "task": {name: _when(attribute(task, name)) for name in RESULT_TASK_FIELDS},
     }
     if result.status == SUCCESSFUL:
         fields["return_value"] = result.return_value

@@ -151,30 +151,29 @@ class WorkerProcess(worker_process.WorkerProcess):
                 raise TimeoutError(f"{self.hostname} did not take queue {queue!r}")
         self.queues += queues
 
-    def idle(self, app: Any) -> bool:
-        """Running no task, and holding none to run now (messages it holds
-        for a later ``eta`` do not count)."""
+    def _answers(self, app: Any, *questions: str) -> list[Any]:
+        """This worker's answer to each ``inspect`` question (``active``,
+        ``reserved``, ``scheduled``), None where it gave none."""
         inspect = app.control.inspect(
             destination=[self.hostname], timeout=CONTROL_TIMEOUT, limit=1
         )
         limit = control_limit(CONTROL_TIMEOUT)
-        active = (bounded(inspect.active, limit, "inspect") or {}).get(self.hostname)
-        reserved = (bounded(inspect.reserved, limit, "inspect") or {}).get(
-            self.hostname
-        )
-        return active == [] and reserved == []
+        return [
+            (bounded(getattr(inspect, question), limit, "inspect") or {}).get(
+                self.hostname
+            )
+            for question in questions
+        ]
+
+    def idle(self, app: Any) -> bool:
+        """Running no task, and holding none to run now (messages it holds
+        for a later ``eta`` do not count)."""
+        return self._answers(app, "active", "reserved") == [[], []]
 
     def holds_nothing(self, app: Any) -> bool:
         """Running no task, holding none to run now and none for a later
         ``eta``: once released, nothing it has can run before the next call."""
-        inspect = app.control.inspect(
-            destination=[self.hostname], timeout=CONTROL_TIMEOUT, limit=1
-        )
-        limit = control_limit(CONTROL_TIMEOUT)
-        scheduled = (bounded(inspect.scheduled, limit, "inspect") or {}).get(
-            self.hostname
-        )
-        return scheduled == [] and self.idle(app)
+        return self._answers(app, "scheduled", "active", "reserved") == [[], [], []]
 
     def release(self, app: Any, queues: list[str]) -> None:
         """Stop consuming ``queues`` (``cancel_consumer``, acknowledged): from

@@ -46,8 +46,10 @@ UNIQUE_SYNC, UNIQUE_ASYNC, UNIQUE_ELSEWHERE = 2000, 300, 50
 #: Processes that enqueue at once, and enqueues in each: one id apiece is
 #: enough for a per-process counter or seed, a few hundred for clock-based ids.
 UNIQUE_PROCESSES, UNIQUE_PER_PROCESS = 3, 200
-#: Seconds a new process may take to set Django up (a loaded CI machine).
-PROCESS_START = 60.0
+#: Seconds the enqueuing processes may take to start together and set Django
+#: up (three at once on a loaded CI machine; one worker process gets
+#: worker_process.PROCESS_START).
+ENQUEUERS_START = 60.0
 
 FINISHED = ("SUCCESSFUL", "FAILED")
 
@@ -278,7 +280,7 @@ def test_ids_unique_across_processes(task_adapter: Adapter, task_backend: Any) -
         processes=UNIQUE_PROCESSES,
         count=UNIQUE_PER_PROCESS,
         defer=defer,
-        timeout=max(task_adapter.timeout, PROCESS_START),
+        timeout=max(task_adapter.timeout, ENQUEUERS_START),
         here=lambda: [task.enqueue().id for _ in range(UNIQUE_PER_PROCESS)],
     )
     # Unheard here (task_enqueued is per process): waited for by the next

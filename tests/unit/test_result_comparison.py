@@ -5,7 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from conformance.result_comparison import MISSING, field_differences, result_fields
+from conformance.result_comparison import field_differences, result_fields
+from conformance.violation import MISSING
 
 
 def _result(task: Any) -> Any:
