@@ -202,6 +202,33 @@ def test_worker_verbosity_and_one_log_format(tmp_path: Path) -> None:
     assert sum("Task id=" in line for line in output[2]) == 2, output[2]
 
 
+def test_verbosity_2_shows_lease_renewals(tmp_path: Path) -> None:
+    """-v 2 says when the worker renews a running task's lease; -v 1 does not."""
+    env = _project(tmp_path, app=True, LEASE_SECONDS=1)  # renewed every 1/3 s
+    (tmp_path / "project_tasks.py").write_text(
+        f"import time\nfrom {API_ROOT} import task\n\n"
+        "@task\ndef nap():\n    time.sleep(1.5)\n",
+        encoding="utf-8",
+    )
+    assert _run(tmp_path, env, "-m", "django", "migrate", "-v0").returncode == 0
+    enqueue = "import django\ndjango.setup()\nfrom project_tasks import nap\n"
+    enqueue += "nap.enqueue()"
+    renewals: dict[int, int] = {}
+    for verbosity in (1, 2):
+        assert _run(tmp_path, env, "-c", enqueue).returncode == 0
+        done = _run(
+            tmp_path, env, "-m", "django", "task_worker", "--batch", f"-v{verbosity}"
+        )
+        assert done.returncode == 0, done.stderr
+        lines = done.stderr.splitlines()
+        assert [line for line in lines if not LINE.match(line)] == [], done.stderr
+        renewals[verbosity] = sum(
+            "DEBUG worker " in line and ": renewed 1 lease(s)" in line for line in lines
+        )
+    assert renewals[1] == 0
+    assert renewals[2] >= 1, renewals
+
+
 def test_check_reports_bad_schedule_entries(tmp_path: Path) -> None:
     schedule = {
         "gone": {"task": "project_tasks.nope", "cron": "0 3 * * *"},
@@ -219,3 +246,20 @@ def test_check_reports_bad_schedule_entries(tmp_path: Path) -> None:
     assert "SCHEDULE['bad']: bad cron expression '0 25 * * *'" in done.stderr
     assert "SCHEDULE['gone']: task 'project_tasks.nope' does not import" in done.stderr
     assert "SCHEDULE['fine']" not in done.stderr
+
+
+def test_installing_the_backends_brings_no_test_tools() -> None:
+    """``pip install`` of the project alone is a deployment of the backends:
+    the kit's tools come with the 'kit' extra only (one command installs it)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text("utf-8"))[
+        "project"
+    ]
+    kit_only = {"pytest", "hypothesis", "pygments", "packaging"}
+    names = {Requirement(r).name.lower() for r in project["dependencies"]}
+    assert names & kit_only == set()
+    kit = {Requirement(r).name.lower() for r in project["optional-dependencies"]["kit"]}
+    assert {"pytest", "hypothesis", "packaging"} <= kit

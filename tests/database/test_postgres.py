@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import timedelta
@@ -93,6 +94,33 @@ def test_idle_worker_wakes_on_notify(pg: Any, tasks: Any) -> None:
         thread.join(10)
     assert not thread.is_alive()
     assert sorted(latencies)[2] < 0.5, latencies
+
+
+def test_a_notify_wake_up_is_logged_at_debug(
+    pg: Any, tasks: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What task_worker -v 2 shows (-v 1 leaves DEBUG out)."""
+    caplog.set_level(logging.DEBUG, logger="reference_backends.database.worker")
+    worker = Worker(["postgres"], poll_interval=5.0, worker_id="listener")
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        time.sleep(0.3)  # idle, listening
+        result = tasks.add.using(backend="postgres").enqueue(1, 1)
+        deadline = time.monotonic() + 3
+        while pg.get_result(result.id).status != Status.SUCCESSFUL:
+            assert time.monotonic() < deadline, "not picked up"
+            time.sleep(0.005)
+    finally:
+        worker.stop()
+        thread.join(10)
+    woken = [
+        r
+        for r in caplog.records
+        if r.getMessage() == "worker listener: woken by NOTIFY"
+    ]
+    assert woken, caplog.text
+    assert {r.levelno for r in woken} == {logging.DEBUG}
 
 
 def test_reconnects_after_the_connection_drops(pg: Any, tasks: Any) -> None:
