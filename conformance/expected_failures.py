@@ -64,9 +64,14 @@ class ExpectedFailure:
 
 
 def suggest(name: str, known: Iterable[str]) -> str:
-    """ " (did you mean A, B?)" for a mistyped ID, or ""."""
-    close = difflib.get_close_matches(name.upper(), list(known), n=3, cutoff=0.5)
-    return f" (did you mean {', '.join(close)}?)" if close else ""
+    """ " (did you mean A, B?)" for a mistyped ID, or "".
+
+    Compared in one letter case (clause IDs are upper case, family IDs lower
+    case), shown as the spec spells them."""
+    spelled = {k.upper(): k for k in known}
+    close = difflib.get_close_matches(name.upper(), list(spelled), n=3, cutoff=0.5)
+    shown = [spelled[match] for match in close]
+    return f" (did you mean {', '.join(shown)}?)" if shown else ""
 
 
 def _entry(

@@ -2,7 +2,8 @@
 
 One row per JSON report (``--task-report=FILE.json``): backend, the count of
 each outcome, conforming. ``--markdown`` also writes each report's Markdown
-beside its JSON (``FILE.md``).
+beside its JSON (``FILE.md``). A report that does not exist (its run stopped
+before writing it) is a row that says so; the command then exits 1.
 """
 
 from __future__ import annotations
@@ -22,12 +23,19 @@ def rows(reports: list[dict[str, Any]]) -> list[list[str]]:
     body = [
         [
             str(report.get("backend", "?")),
-            *(str(report.get("totals", {}).get(outcome, 0)) for outcome in OUTCOMES),
+            *_counts(report.get("totals")),
             "yes" if report.get("conforming") else "no",
         ]
         for report in reports
     ]
     return [header, *body]
+
+
+def _counts(totals: dict[str, int] | None) -> list[str]:
+    """Each outcome's count; ``-`` for a run that wrote no report."""
+    if totals is None:
+        return ["-"] * len(OUTCOMES)
+    return [str(totals.get(outcome, 0)) for outcome in OUTCOMES]
 
 
 def table(reports: list[dict[str, Any]]) -> str:
@@ -78,7 +86,14 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     loaded = []
+    missing = []
     for path in args.reports:
+        if not path.exists():
+            # A run that wrote no report (it stopped, or never started): a
+            # row that says so, and the table of the others all the same.
+            missing.append(path)
+            loaded.append({"backend": f"{path.name}: no report"})
+            continue
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -88,7 +103,9 @@ def main(argv: list[str]) -> int:
         if args.markdown:
             path.with_suffix(".md").write_text(from_dict(data).markdown(), "utf-8")
     sys.stdout.write(table(loaded))
-    return 0
+    for path in missing:
+        print(f"{path}: no report (its run did not finish)", file=sys.stderr)
+    return 1 if missing else 0
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ from the top of their repository.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conformance.versions import API_ROOT
-from tests.kit_runner import run_pytest
+from tests.kit_runner import REPO_ROOT, run_pytest
 
 pytestmark = pytest.mark.kit
 
@@ -78,6 +80,46 @@ def test_task_conformance_runs_the_kit_as_the_ini_configures_it(project: Path) -
         "pyproject.toml",
         "tests",
     ]
+
+
+def test_a_run_with_hypothesis_leaves_only_its_report(tmp_path: Path) -> None:
+    """Hypothesis keeps files in ``.hypothesis/`` of the directory it was
+    imported in, once a @given test runs (the clause above has none). A fresh
+    interpreter: a forked run inherits the fork server's directory for it."""
+    cache = tmp_path / "cache"  # the run's cache of its own: written afresh
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DJANGO_SETTINGS_MODULE", "CONFORMANCE_SETTINGS_FILE"}
+    }
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])
+    )
+    env["XDG_CACHE_HOME"] = str(cache)
+    env.pop("HYPOTHESIS_STORAGE_DIRECTORY", None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            f"--task-backend={BASELINE}",
+            "--task-clause=JSON-VALUES-PRESERVED",
+            "--task-quick",
+            "--task-report=conformance.json",
+        ],
+        cwd=run_dir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, output(result)
+    assert sorted(p.name for p in run_dir.iterdir()) == ["conformance.json"]
+    assert (cache / "django-tasks-conformance" / "hypothesis").is_dir()
 
 
 def test_task_backend_on_the_command_line_switches_the_kit_on(project: Path) -> None:
@@ -230,6 +272,20 @@ def test_an_unknown_clause_is_never_conforming(tmp_path: Path) -> None:
     assert "CONFORMING" not in output(result)
     assert "did you mean PRIORITY-IN-RANGE-ACCEPTED" in output(result)
     assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("mistyped", "meant"),
+    [("priorty", "priority"), ("Queue", "queues"), ("signal", "signals")],
+)
+def test_a_mistyped_family_suggests_the_family(
+    tmp_path: Path, mistyped: str, meant: str
+) -> None:
+    result = run_pytest(
+        tmp_path, f"--task-backend={BASELINE}", f"--task-clause={mistyped}"
+    )
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, output(result)
+    assert f"did you mean {meant}" in output(result)
 
 
 def test_clause_and_family_ids_ignore_letter_case(tmp_path: Path) -> None:

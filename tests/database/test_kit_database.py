@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
-from tests.kit_runner import KitCall, KitRun
+from tests.kit_runner import REPO_ROOT, KitCall, KitRun
 
 pytestmark = pytest.mark.kit
 
@@ -48,6 +49,24 @@ def test_kit_on_sqlite(kit_run: KitRun) -> None:
 def test_kit_on_postgres(run_kit: Any, postgres_cluster: Any) -> None:
     url = postgres_cluster.create_database("kit")
     _assert_conforming(run_kit(BACKEND, APPS, f"--task-database={url}"))
+
+
+@pytest.mark.kit_run(KitCall(BACKEND, (APPS,)))
+def test_readme_sample_json_report_is_this_run(kit_run: KitRun) -> None:
+    # The README's sample JSON report is this backend's run on Django 6.1.
+    from conformance.versions import DJANGO_VERSION
+
+    if DJANGO_VERSION.release[:2] != (6, 1):
+        pytest.skip("the README's sample is a run on Django 6.1")
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    totals = re.search(r'"totals": (\{[^}]*\})', readme)
+    flags = re.search(r'"flags": (\{[^}]*\})', readme)
+    assert totals, "README shows no sample JSON report"
+    assert flags, "README's sample JSON report shows no flags"
+    assert json.loads(totals[1]) == kit_run.report["totals"]
+    assert json.loads(flags[1]) == kit_run.report["flags"]
+    assert f'"backend": "{BACKEND}"' in readme
+    assert f'"adapter": "{kit_run.report["adapter"]}"' in readme
 
 
 @pytest.mark.kit_run(KitCall(BACKEND, (APPS, "--task-time-zone=UTC")))

@@ -56,3 +56,35 @@ def test_a_file_that_is_not_a_report_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("not json")
     assert main([str(bad)]) == 2
+
+
+def test_a_missing_report_is_a_row_and_the_table_still_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # tox -e kit stops at the first run that fails: the runs after it wrote
+    # no report, and the table still shows the ones that ran.
+    ran = tmp_path / "ran.json"
+    ran.write_text(json.dumps(_report("pkg.Good", True, **{"pass": 5})))
+    assert main([str(ran), str(tmp_path / "stopped.json")]) == 1
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[2].split() == ["pkg.Good", "5", "0", "0", "0", "0", "0", "yes"]
+    assert lines[3].split() == ["stopped.json:", "no", "report", *["-"] * 6, "no"]
+    assert "stopped.json: no report" in captured.err
+
+
+def test_tox_kit_ends_with_the_table_of_this_runs_reports() -> None:
+    import configparser
+    import re
+
+    from tests.kit_runner import REPO_ROOT
+
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(REPO_ROOT / "tox.ini", encoding="utf-8")
+    kit = tox["testenv:kit"]
+    written = re.findall(r"--task-report=(\S+)", kit["commands"])
+    assert written
+    assert kit["commands_post"].split()[-len(written) :] == written
+    assert "python -m conformance.summary --markdown" in kit["commands_post"]
+    # The last run's reports are gone before this run's (no stale rows).
+    assert "unlink" in kit["commands_pre"]
