@@ -18,10 +18,11 @@ due itself. Every call of :meth:`CeleryAdapter.run_ready`:
    (:meth:`CeleryAdapter._drain`: a message the kit never heard of, from an
    ``enqueue`` that raised after sending it, is run too);
 4. tells the worker to stop consuming (acknowledged). A worker that then
-   holds no message is kept as the next call's standby; one that holds
-   some (a deferred task it took, to run at its ``eta``) is stopped in the
-   background: SIGTERM (Celery's warm shutdown: the messages it reserved
-   and did not start go back to the broker), then SIGKILL after
+   holds no message due before :data:`KEEP_HORIZON` is kept as the next
+   call's standby; one that holds some (a deferred task it took, to run at
+   its ``eta`` soon) is stopped in the background: SIGTERM (Celery's warm
+   shutdown: the messages it reserved and did not start go back to the
+   broker), then SIGKILL after
    :attr:`CeleryAdapter.stop_timeout` seconds, and a new standby boots.
    ``close`` waits for every worker to be gone.
 
@@ -49,7 +50,7 @@ import functools
 import threading
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .base import Adapter
@@ -69,6 +70,12 @@ START_ALLOWANCE = 30.0
 #: Seconds between two looks at the results being waited for.
 POLL_INTERVAL = 0.05
 
+
+#: A released worker holding messages due later than this (the kit parks
+#: tasks an hour ahead, by the thousand) is still kept as the standby: they
+#: cannot run before a kit run's end, and a new worker would take every one
+#: of them from the broker again (seconds each call).
+KEEP_HORIZON = timedelta(minutes=20)
 
 #: Seconds the end of a run may spend removing what it left in the broker.
 CLEANUP_LIMIT = 60.0
@@ -171,17 +178,18 @@ class CeleryAdapter(Adapter):
     def _keep_as_standby(
         self, app: Any, worker: WorkerProcess, queues: list[str]
     ) -> bool:
-        """Released, and holding nothing (no task running, reserved, or kept
-        for a later ``eta``): ``worker`` waits for the next call as the
-        standby, and no new worker has to boot (a second of CPU each, on
-        every call). One that holds a message is stopped instead: its warm
-        shutdown gives the message back to the broker, where it stays READY
-        until a later call."""
+        """Released, and holding nothing that could run before
+        :data:`KEEP_HORIZON` (no task running, reserved, or kept for an
+        ``eta`` sooner): ``worker`` waits for the next call as the standby,
+        and no new worker has to boot (a second of CPU each, on every call)
+        and take the parked messages again. One that holds a message due
+        sooner is stopped instead: its warm shutdown gives the message back
+        to the broker, where it stays READY until a later call."""
         if not self.standby or not worker.alive:
             return False
         try:
             worker.release(app, queues)
-            if not worker.holds_nothing(app):
+            if not worker.holds_nothing_before(app, datetime.now(UTC) + KEEP_HORIZON):
                 return False
         except Exception:
             return False  # _retire tells it again, or stops it now

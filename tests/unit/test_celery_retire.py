@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from conformance.adapters.celery import CeleryAdapter
+from conformance.adapters.celery_process import WorkerProcess
 from conformance.driver import WorkerStalled
 
 
@@ -73,7 +76,7 @@ class ReleasedWorker(FakeWorker):
     def release(self, app: Any, queues: list[str]) -> None:
         pass
 
-    def holds_nothing(self, app: Any) -> bool:
+    def holds_nothing_before(self, app: Any, instant: Any) -> bool:
         if isinstance(self.holds, BaseException):
             raise self.holds
         return not self.holds
@@ -81,8 +84,6 @@ class ReleasedWorker(FakeWorker):
 
 def _call_with(adapter: CeleryAdapter, worker: ReleasedWorker) -> None:
     """One run_ready whose worker is ``worker`` and whose task is done at once."""
-    from types import SimpleNamespace
-
     adapter.celery_app = lambda backend: None  # type: ignore[method-assign]
     adapter.due = lambda backend, names: {"id": "q"}  # type: ignore[method-assign]
     adapter._worker_for = lambda backend, queues: worker  # type: ignore[assignment,method-assign,return-value]
@@ -121,3 +122,49 @@ def test_a_released_worker_is_kept_only_when_it_holds_nothing(
         if worker.alive:
             worker.process.kill()
             worker.process.wait()
+
+
+class InspectedApp:
+    """A Celery app whose ``inspect`` answers for one worker: what it runs,
+    has reserved, and holds for an ``eta`` (None: no answer)."""
+
+    def __init__(self, hostname: str, scheduled: list[Any] | None) -> None:
+        answers = {"active": [], "reserved": [], "scheduled": scheduled}
+
+        def question(name: str) -> Any:
+            value = answers[name]
+            return lambda: None if value is None else {hostname: value}
+
+        inspector = SimpleNamespace(**{name: question(name) for name in answers})
+        self.control = SimpleNamespace(inspect=lambda **options: inspector)
+
+
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("scheduled", "free"),
+    [
+        ([], True),
+        ([{"eta": "2026-12-03T13:00:00+00:00"}], True),  # parked an hour ahead
+        ([{"eta": "2026-12-03T13:00:00"}], True),  # naive: Celery's UTC
+        (
+            [
+                {"eta": "2026-12-03T13:00:00+00:00"},
+                {"eta": "2026-12-03T12:00:05+00:00"},
+            ],
+            False,
+        ),
+        ([{"eta": "2026-12-03T17:00:00+05:45"}], False),  # 11:15 UTC: already due
+        ([{"eta": "soon"}], False),
+        ([{}], False),
+        (None, False),  # no answer: not known to hold nothing
+    ],
+)
+def test_a_worker_holding_only_parked_messages_is_free_until_their_eta(
+    scheduled: list[Any] | None, free: bool
+) -> None:
+    worker = WorkerProcess(["true"], "w@host", ["q"])
+    app = InspectedApp(worker.hostname, scheduled)
+    assert worker.holds_nothing_before(app, NOW + timedelta(minutes=20)) == free
+    worker.close()
