@@ -80,8 +80,8 @@ def test_kit_run(name: str, redis_url: str, tmp_path: Path) -> None:
             "DJANGO_SETTINGS_MODULE": third.settings,
             "CONFORMANCE_REDIS_URL": redis_url,
         },
-        # 215 s alone for Celery; beside CI's other environments on two CPUs
-        # several times that (slow, not stuck).
+        # 92 s alone for Celery (130 s at full depth); beside CI's other
+        # environments on two CPUs several times that (slow, not stuck).
         timeout=RUN_LIMIT,
     )
     seconds = time.monotonic() - started
