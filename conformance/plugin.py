@@ -145,6 +145,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+#: Options naming a file: in the ini file, relative to that file's directory
+#: (a run from a subdirectory finds the same files); on the command line,
+#: relative to the current directory, as any shell argument.
+_PATH_OPTIONS = frozenset(
+    {"task_report", "task_expected_failures", "task_write_expected_failures"}
+)
+
+
 def _option(config: pytest.Config, dest: str) -> Any:
     """The command-line value, else the ini value."""
     value = getattr(config.option, dest, None)
@@ -155,6 +163,9 @@ def _option(config: pytest.Config, dest: str) -> Any:
             value = config.getini(dest)
         except ValueError:
             value = None
+        if value and dest in _PATH_OPTIONS:
+            base = config.inipath.parent if config.inipath else config.rootpath
+            value = str(base / value)
     return value or None
 
 
@@ -771,7 +782,15 @@ def _missing_app(failure: str) -> str:
 
 
 #: Options a rerun of one clause leaves out: it must not overwrite the run's files.
-_NOT_RERUN = ("--task-clause", "--task-report", "--task-write-expected-failures")
+#: Left out of a rerun line: the clause it narrows to, and the files a rerun
+#: must not overwrite.
+_NOT_RERUN = (
+    "--task-clause",
+    "--task-report",
+    "--task-write-expected-failures",
+    "--junitxml",
+    "--junit-xml",
+)
 
 
 def _not_importable_hint(exc: BaseException) -> str:

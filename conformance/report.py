@@ -138,7 +138,11 @@ class ConformanceReport:
     def verdict(self) -> str:
         if self.checked() == 0:
             return "NO CLAUSE CHECKED"
-        return "CONFORMING" if self.conforming() else "NOT CONFORMING"
+        verdict = "CONFORMING" if self.conforming() else "NOT CONFORMING"
+        if self.stale:
+            # The backend may conform while the run fails: say why it fails.
+            verdict += f" (the run fails: {len(self.stale)} stale expected failure(s))"
+        return verdict
 
     def variations_line(self, family: Family) -> list[str]:
         """``  varied: ...`` for a family with variations and a clause checked."""

@@ -173,6 +173,20 @@ def test_expected_failures_bootstrap_gate_and_rot(project: Path) -> None:
     ]
 
 
+def test_ini_files_are_found_from_a_subdirectory(project: Path) -> None:
+    """File names in the ini file are relative to it, wherever pytest starts."""
+    listed = project / "expected-failures.toml"
+    listed.write_text(f'[[expected]]\nclause = "{ONCE}"\nreason = "r"\n')
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text() + 'task_expected_failures = "expected-failures.toml"\n'
+    )
+    result = run_pytest(project / "tests", "--task-conformance")
+    assert result.returncode == 0, output(result)
+    assert (project / "conformance.json").exists()
+    assert not (project / "tests" / "conformance.json").exists()
+
+
 def test_a_listed_clause_failing_differently_fails_the_run(project: Path) -> None:
     listed = project / "expected.toml"
     listed.write_text(

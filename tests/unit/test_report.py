@@ -240,3 +240,18 @@ def test_a_family_says_which_situations_it_varied_where_a_clause_was_checked() -
     lines = report.terminal_lines()
     assert lines[:2] == ["[Varied family]", "  varied: odd names; ties"]
     assert "  varied: x" not in lines  # nothing of it checked
+
+
+def test_a_stale_expected_failure_is_in_the_verdict_though_the_backend_conforms() -> (
+    None
+):
+    """The backend passes the listed clause (it conforms) but the run fails:
+    every rendering says why, not a bare CONFORMING beside exit status 1."""
+    report = _report()
+    report.record(_clause("DEMO-ONE"), "test_one", PASS)
+    report.stale = ["DEMO-ONE passes now: remove it from xf.toml"]
+    assert report.conforming()
+    stale = "CONFORMING (the run fails: 1 stale expected failure(s))"
+    assert report.terminal_lines()[-1].endswith(stale)
+    assert f"- Verdict: {stale}" in report.markdown()
+    assert report.as_dict()["expected_failures"]["stale"] == report.stale

@@ -56,3 +56,13 @@ def test_a_rerun_never_overwrites_the_expected_failures_file() -> None:
         "pytest --task-backend=b.B --task-expected-failures=xf.toml"
         " --task-clause=DEMO-ONE"
     )
+
+
+@pytest.mark.parametrize(
+    "junit",
+    [("--junitxml=out.xml",), ("--junitxml", "out.xml"), ("--junit-xml=out.xml",)],
+)
+def test_a_rerun_never_overwrites_the_junit_file(junit: tuple[str, ...]) -> None:
+    assert _rerun("--task-backend=b.B", *junit) == (
+        "pytest --task-backend=b.B --task-clause=DEMO-ONE"
+    )
