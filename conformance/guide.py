@@ -1,6 +1,7 @@
 """The guides the kit's messages point at, readable from an installed kit.
 
     python -m conformance.guide worker-protocol
+    python -m conformance.guide decisions
 
 The wheel carries them in ``conformance/guides/`` (pyproject.toml
 force-includes them from ``docs/``); a source checkout reads ``docs/``.
@@ -12,7 +13,12 @@ import sys
 from pathlib import Path
 
 #: Guide name -> its file name, in the wheel and in docs/ of the checkout.
-GUIDES = {"worker-protocol": "worker-protocol.md"}
+GUIDES = {
+    "worker-protocol": "worker-protocol.md",
+    # Where Django's docs are silent: the sections that clause sources cite
+    # as "kit decisions (LABEL)".
+    "decisions": "decisions.md",
+}
 
 
 def command(name: str) -> str:

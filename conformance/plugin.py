@@ -745,7 +745,7 @@ def pytest_runtest_makereport(
                 0,
                 (
                     f"clause {clause.id} ({clause.level})",
-                    f"{clause.text}\nsource: {clause.source}\nrerun: {rerun}"
+                    f"{clause.text}\nsource: {clause.source_line}\nrerun: {rerun}"
                     + (f"\n{cause}" if cause else ""),
                 ),
             )
@@ -851,7 +851,7 @@ def _bug_report(
         part
         for part in (
             f"clause {clause.id} ({clause.level}): {clause.text}",
-            f"source: {clause.source}",
+            f"source: {clause.source_line}",
             str(violation),
             notes,
             LOST.likely_cause(str(violation)),

@@ -8,6 +8,7 @@ those files; the Markdown in ``specs/SPEC.md`` is rendered from them
 
 from __future__ import annotations
 
+import re
 import sys
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -18,10 +19,22 @@ from typing import Any
 
 from packaging.specifiers import SpecifierSet
 
+from . import guide
+
 #: MUST fails a run, SHOULD warns; a NOTE is a portability note, where Django is
 #: silent and designs legitimately differ: what the backend does is reported,
 #: never a failure or a warning.
 LEVELS = ("MUST", "SHOULD", "NOTE")
+
+#: How a clause's source cites the kit's own decision where Django's docs are
+#: silent: ``kit decisions (LABEL)``, LABEL a section of the decisions guide
+#: (``python -m conformance.guide decisions``).
+DECISION = re.compile(r"kit decisions \(([^()]+)\)")
+
+
+def decisions_cited(source: str) -> list[str]:
+    """The labels of the kit's decisions that ``source`` cites, in order."""
+    return DECISION.findall(source)
 
 
 class SpecError(ValueError):
@@ -52,6 +65,14 @@ class Clause:
     @property
     def versions(self) -> SpecifierSet:
         return SpecifierSet(self.django)
+
+    @property
+    def source_line(self) -> str:
+        """The source as a failure message shows it: where it cites the kit's
+        decisions, with the command that prints them (installed kits too)."""
+        if not decisions_cited(self.source):
+            return self.source
+        return f"{self.source} (kit decisions: {guide.command('decisions')})"
 
 
 def spec_dir() -> Path:
@@ -120,6 +141,11 @@ def render_markdown(clauses: Iterable[Clause]) -> str:
         "MUST clauses fail a run; SHOULD clauses are reported as warnings; NOTE"
         " clauses are portability notes (Django is silent): what the backend does"
         " is reported, never a failure or a warning.",
+        "",
+        "Where Django's documentation is silent, a source cites the kit's own"
+        " decision: *kit decisions (LABEL)* is the section LABEL of the"
+        " decisions guide, which says the rule, its level and why; read it with"
+        f" `{guide.command('decisions')}`.",
         "",
     ]
     family: Family | None = None

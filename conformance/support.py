@@ -336,7 +336,8 @@ def answer_or_none(
 ) -> T | None:
     """``action()`` (a get_result or refresh); None where it may be unsupported.
 
-    SPEC-NOTES: with ``supports_get_result = False`` get_result and refresh
+    The kit's decisions (supports_get_result; ``python -m conformance.guide
+    decisions``): with ``supports_get_result = False`` get_result and refresh
     MAY raise ``NotImplementedError``; with True they MUST answer. Any other
     exception fails the clause (``expected``: what answering means).
     """

@@ -122,7 +122,9 @@ def render(rows: list[Row]) -> str:
         "## Findings, per backend",
         "",
         "Each failing (MUST) and warning (SHOULD) clause, with what the kit observed"
-        " and the Django source the clause is taken from. Some are shown again"
+        " and the Django source the clause is taken from; where Django's docs are"
+        " silent, the source cites *kit decisions (LABEL)*, the section LABEL of"
+        " [the kit's decisions](decisions.md). Some are shown again"
         " without the kit, in plain Django, by the scripts in"
         " [`matrix/checks`](../matrix/checks).",
         "",

@@ -25,8 +25,9 @@ class DummyBackend(compat.BaseTaskBackend):  # type: ignore[misc]
     Every result this backend hands out (from ``enqueue``, ``get_result``,
     :attr:`results`, :meth:`results_for`) is a copy: code under test cannot
     change what was stored. Django's DummyBackend returns the stored object
-    itself from ``get_result``; SPEC-NOTES asks only for a TaskResult, and a
-    copy keeps the record honest.
+    itself from ``get_result``; the kit's decisions (docs/decisions.md,
+    supports_get_result and immutability) ask only for a TaskResult there, and
+    a copy keeps the record honest.
     """
 
     # run_after is kept on the result's task; nothing runs anyway

@@ -110,11 +110,12 @@ class ImmediateBackend(compat.BaseTaskBackend):  # type: ignore[misc]
     def get_result(self, result_id: str) -> Any:
         """Always raises ``NotImplementedError``: this backend stores nothing.
 
-        SPEC-NOTES lets a backend with ``supports_get_result = False`` either
-        answer in the enqueuing thread or raise. Answering would mean keeping
-        every result forever (a leak in a long-lived process) only to return
-        what ``enqueue`` already returned, finished. Raising also matches
-        Django's ImmediateBackend and its documentation.
+        docs/decisions.md (supports_get_result) lets a backend with
+        ``supports_get_result = False`` either answer in the enqueuing thread
+        or raise. Answering would mean keeping every result forever (a leak in
+        a long-lived process) only to return what ``enqueue`` already
+        returned, finished. Raising also matches Django's ImmediateBackend and
+        its documentation.
         (GET-RESULT-TASK-RESULT-OR-NOT-IMPLEMENTED; GET-RESULT-UNKNOWN-ID and
         GET-RESULT-MALFORMED-ID allow NotImplementedError here.)
         """

@@ -68,7 +68,7 @@ def test_each_signal_once(
         name: _names(events).count(name) for name in ("enqueued", "started", "finished")
     }
     # A backend that retried the task MAY send task_started per attempt
-    # (SPEC-NOTES); task_finished stays once, for the final outcome.
+    # (kit decisions (retries)); task_finished stays once, for the final outcome.
     started = {1, max(1, result.attempts)}
     job.check(
         counts["enqueued"] == 1

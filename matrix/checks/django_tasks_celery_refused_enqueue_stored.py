@@ -4,13 +4,13 @@ The page's JSON-UNSERIALIZABLE-NOT-STORED, by hand.
 
 Django: "Because both Task arguments and return values are serialized to
 JSON, they must be JSON-serializable" (topics/tasks, Queueing Tasks), with
-``TypeError: Object of type datetime is not JSON serializable``; SPEC-NOTES:
-an argument JSON cannot represent MUST NOT be stored. Celery's own JSON
-encoder takes a ``datetime``, so the message is published; then Django's
-check raises ``TypeError`` and ``enqueue`` hands back no result. A Celery
-worker takes the message anyway and stores an outcome under that id. Plain
-Django and Celery on a throwaway Redis, a Celery worker in a thread (solo
-pool); from the top of the checkout::
+``TypeError: Object of type datetime is not JSON serializable``; the kit's
+decisions (docs/decisions.md, JSON): an argument JSON cannot represent MUST
+NOT be stored. Celery's own JSON encoder takes a ``datetime``, so the message
+is published; then Django's check raises ``TypeError`` and ``enqueue`` hands
+back no result. A Celery worker takes the message anyway and stores an
+outcome under that id. Plain Django and Celery on a throwaway Redis, a Celery
+worker in a thread (solo pool); from the top of the checkout::
 
     matrix/.venvs/django-tasks-celery-*/bin/python \
         -m matrix.checks.django_tasks_celery_refused_enqueue_stored

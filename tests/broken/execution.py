@@ -574,8 +574,9 @@ class NoStartedSignal(MemoryBackend):
 class RetriesOnce(MemoryBackend):
     """Not broken: retries a failing task once, task_started per attempt.
 
-    SPEC-NOTES lets a backend that retries send task_started for each attempt,
-    as long as task_finished goes out once, for the final outcome.
+    docs/decisions.md (retries) lets a backend that retries send task_started
+    for each attempt, as long as task_finished goes out once, for the final
+    outcome.
     """
 
     expect = Expect("signals-execution", options=WORKER)

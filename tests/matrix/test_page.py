@@ -148,3 +148,10 @@ def test_the_committed_page_is_the_rendering_of_the_committed_results() -> None:
         "python -m matrix --render-only"
     )
     assert page.PICTURE.read_text("utf-8") == heatmap.render(stored)
+
+
+def test_the_findings_say_where_a_cited_decision_is(text: str) -> None:
+    findings = text.split("## Findings", 1)[1]
+    assert "*kit decisions (LABEL)*" in findings
+    assert "[the kit's decisions](decisions.md)" in findings
+    assert (page.PAGE.parent / "decisions.md").is_file()

@@ -43,6 +43,35 @@ def test_messages_name_no_file_a_pip_install_lacks() -> None:
     root = Path(conformance.__file__).parent
     for source in root.rglob("*.py"):
         if source.name != "guide.py":
-            assert "docs/worker-protocol" not in source.read_text("utf-8"), source
+            text = source.read_text("utf-8")
+            assert "docs/worker-protocol" not in text, source
+            assert "docs/decisions" not in text, source
     text = guide.path("worker-protocol").read_text(encoding="utf-8")
     assert text.startswith("# The worker protocol")
+
+
+def test_nothing_installed_cites_the_internal_spec_notes() -> None:
+    # The kit's decisions were first written down in notes outside the
+    # repository (SPEC-NOTES); an installed kit cannot show them. Its code,
+    # suites, specs, guides and the messages made from the specs cite the
+    # decisions guide instead (python -m conformance.guide decisions).
+    from pathlib import Path
+
+    import conformance
+    import reference_backends
+    from conformance import guide
+    from conformance.spec import load_clauses, spec_dir
+
+    installed = [
+        path
+        for package in (conformance, reference_backends)
+        for path in Path(package.__file__).parent.rglob("*")
+        if path.suffix in {".py", ".toml", ".md", ".txt", ".json"}
+    ]
+    installed += [path for path in spec_dir().iterdir() if path.is_file()]
+    installed += [guide.path(name) for name in guide.GUIDES]
+    assert len(installed) > 50
+    for path in installed:
+        assert "SPEC-NOTES" not in path.read_text("utf-8"), path
+    for clause in load_clauses().values():
+        assert "SPEC-NOTES" not in f"{clause.text} {clause.source_line}", clause.id
