@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .spec import Clause, Family
+from .violation import without_addresses
 
 PASS, FAIL, WARN, NA, EXPECTED = "pass", "fail", "warn", "n/a", "expected"
 #: A NOTE clause whose check did not hold: a portability note, not a finding.
@@ -71,6 +72,7 @@ class ConformanceReport:
         previous = rec.tests.get(nodeid)
         if previous is None or _SEVERITY[outcome] > _SEVERITY[previous]:
             rec.tests[nodeid] = outcome
+        detail = without_addresses(detail)
         if detail and detail not in rec.details:
             rec.details.append(detail)
 

@@ -6,6 +6,7 @@ through :func:`check` (or by raising :class:`ClauseViolation`).
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Any
 
@@ -48,3 +49,15 @@ def describe_exception(exc: BaseException | None) -> str:
     if exc is None:
         return "no exception"
     return f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}"
+
+
+#: `` at 0x7f3a...`` in a default repr: a different number on every run.
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+(?=>)")
+
+
+def without_addresses(text: str) -> str:
+    """``text`` with the memory addresses of default reprs left out
+    (``<function noop at 0x7f..>`` -> ``<function noop>``): what a report
+    keeps reads the same from run to run, and a ``match`` of an
+    expected-failures entry can quote it."""
+    return _ADDRESS.sub("", text)

@@ -255,3 +255,21 @@ def test_a_stale_expected_failure_is_in_the_verdict_though_the_backend_conforms(
     assert report.terminal_lines()[-1].endswith(stale)
     assert f"- Verdict: {stale}" in report.markdown()
     assert report.as_dict()["expected_failures"]["stale"] == report.stale
+
+
+def test_details_leave_out_memory_addresses() -> None:
+    """A report (and the expected-failures file written from it) reads the
+    same from run to run: default reprs lose their address, nothing else."""
+    report = _report()
+    clause = _clause("DEMO-ONE")
+    for address in ("0x7f3a2c1b9d30", "0x7f00DEADBEEF"):
+        report.record(
+            clause,
+            "test_one",
+            FAIL,
+            f"observed: sender <my.Backend object at {address}>, not my.Backend"
+            " (at 0x10 in the log)",
+        )
+    assert report.records["DEMO-ONE"].details == [
+        "observed: sender <my.Backend object>, not my.Backend (at 0x10 in the log)"
+    ]
