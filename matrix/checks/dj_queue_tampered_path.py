@@ -9,31 +9,17 @@ Also shown: no ``task_enqueued`` signal is sent (Django's signal reference:
 "task_enqueued: Sent once a Task is enqueued").
 
     pip install "Django>=6.1,<6.2" dj-queue==0.14.2
-    python matrix/checks/dj_queue_tampered_path.py
+    python -m matrix.checks.dj_queue_tampered_path
 """
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+import sys
 from typing import Any
 
-import django
-from django.conf import settings
+from matrix.checks.sqlite_django import set_up
 
-WORKDIR = Path(tempfile.mkdtemp(prefix="dj-queue-check-"))
-settings.configure(
-    USE_TZ=True,
-    INSTALLED_APPS=["dj_queue"],
-    DATABASES={
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(WORKDIR / "db.sqlite3"),
-        }
-    },
-    TASKS={"default": {"BACKEND": "dj_queue.backend.DjQueueBackend"}},
-)
-django.setup()
+WORKDIR = set_up("dj_queue", "dj_queue.backend.DjQueueBackend")
 
 from django.core.management import call_command  # noqa: E402
 from django.tasks import task  # noqa: E402
@@ -59,7 +45,7 @@ class NotATask:
 impostor = NotATask()
 
 
-def main() -> None:
+def main() -> int:
     from dj_queue.api import claim_ready_jobs, execute_claimed_job
     from dj_queue.models import Job
 
@@ -84,9 +70,10 @@ def main() -> None:
     print(f"status afterwards: {after.status}")
     if MARKER.exists():
         print("EXECUTED: the worker called .call() on an object that is not a Task")
-    else:
-        print("not executed: the worker refused the impostor")
+        return 1
+    print("not executed: the worker refused the impostor")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -12,33 +12,18 @@ own ImmediateBackend records any BaseException but KeyboardInterrupt as a
 FAILED result (django/tasks/backends/immediate.py, ``except BaseException``).
 
     pip install "Django>=6.1,<6.2" django-dbtasks==0.5.0
-    python matrix/checks/django_dbtasks_systemexit_jams_runner.py
+    python -m matrix.checks.django_dbtasks_systemexit_jams_runner
 """
 
 from __future__ import annotations
 
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
-import django
-from django.conf import settings
+from matrix.checks.sqlite_django import set_up
 
-WORKDIR = Path(tempfile.mkdtemp(prefix="dbtasks-check-"))
-settings.configure(
-    USE_TZ=True,
-    INSTALLED_APPS=["dbtasks"],
-    DATABASES={
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(WORKDIR / "db.sqlite3"),
-        }
-    },
-    TASKS={"default": {"BACKEND": "dbtasks.backend.DatabaseBackend"}},
-)
-django.setup()
+set_up("dbtasks", "dbtasks.backend.DatabaseBackend")
 
 from django.core.management import call_command  # noqa: E402
 from django.tasks import default_task_backend, task  # noqa: E402

@@ -6,7 +6,7 @@ Django: "sender: The backend class which the Task was enqueued on to"
 (ref/signals, task_started and task_finished). django-tasks-db's worker sends
 ``task.get_backend()``, an instance. Plain Django, one task, one batch worker::
 
-    matrix/.venvs/django-tasks-db-sqlite-*/bin/python matrix/checks/django_tasks_db_signal_sender.py
+    matrix/.venvs/django-tasks-db-sqlite-*/bin/python -m matrix.checks.django_tasks_db_signal_sender
 
 prints the sender of each signal and exits 1 when it is not a class.
 """
@@ -14,25 +14,11 @@ prints the sender of each signal and exits 1 when it is not a class.
 from __future__ import annotations
 
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
-import django
-from django.conf import settings
+from matrix.checks.sqlite_django import set_up
 
-settings.configure(
-    INSTALLED_APPS=["django_tasks_db"],
-    DATABASES={
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(Path(tempfile.mkdtemp()) / "db.sqlite3"),
-        }
-    },
-    TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}},
-    USE_TZ=True,
-)
-django.setup()
+set_up("django_tasks_db", "django_tasks_db.DatabaseBackend")
 
 from django.core.management import call_command  # noqa: E402
 from django.tasks import task  # noqa: E402
