@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
+from .violation import without_addresses
+
 if TYPE_CHECKING:
     from .report import ClauseRecord
 
@@ -60,7 +62,10 @@ class ExpectedFailure:
         return django_version in SpecifierSet(self.django)
 
     def matches(self, failure: str) -> bool:
-        return self.match in failure
+        """``match`` is in ``failure``, read as the report keeps it (without
+        memory addresses: a ``match`` copied from a report or a written file
+        has none)."""
+        return self.match in without_addresses(failure)
 
 
 def suggest(name: str, known: Iterable[str]) -> str:

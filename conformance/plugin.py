@@ -781,7 +781,6 @@ def _missing_app(failure: str) -> str:
     )
 
 
-#: Options a rerun of one clause leaves out: it must not overwrite the run's files.
 #: Left out of a rerun line: the clause it narrows to, and the files a rerun
 #: must not overwrite.
 _NOT_RERUN = (

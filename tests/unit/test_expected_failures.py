@@ -170,3 +170,12 @@ def test_a_non_strict_entry_may_pass_but_not_fail_otherwise(tmp_path: Path) -> N
     write(target, passing, entries)
     assert "strict = false" in target.read_text(encoding="utf-8")
     assert load(target, IDS) == entries
+
+
+def test_a_match_copied_from_a_report_matches_the_failure_it_came_from() -> None:
+    """Reports (and written files) keep observations without memory
+    addresses; the failure itself still has them: the match holds."""
+    entry = ExpectedFailure("DEMO-ONE", "r", match="sender <my.Backend object>,")
+    failure = "observed: sender <my.Backend object at 0x7f3a2c1b9d30>, not my.Backend"
+    assert entry.matches(failure)
+    assert not entry.matches("observed: sender <my.Backend>, not my.Backend")
