@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
-from conformance import evidence
+import conformance
+import reference_backends
+from conformance import evidence, guide
 from conformance.jobs import repro_of
+from conformance.spec import load_clauses, spec_dir
 
 SAMPLE = {"a": (1, [2.5, None]), "b": "x"}
 
@@ -35,11 +39,6 @@ def test_an_ordinary_call_names_its_task_and_arguments() -> None:
 
 def test_messages_name_no_file_a_pip_install_lacks() -> None:
     # The kit's messages point at guides by a command that works installed.
-    from pathlib import Path
-
-    import conformance
-    from conformance import guide
-
     root = Path(conformance.__file__).parent
     for source in root.rglob("*.py"):
         if source.name != "guide.py":
@@ -55,13 +54,6 @@ def test_nothing_installed_cites_the_internal_spec_notes() -> None:
     # repository (SPEC-NOTES); an installed kit cannot show them. Its code,
     # suites, specs, guides and the messages made from the specs cite the
     # decisions guide instead (python -m conformance.guide decisions).
-    from pathlib import Path
-
-    import conformance
-    import reference_backends
-    from conformance import guide
-    from conformance.spec import load_clauses, spec_dir
-
     installed = [
         path
         for package in (conformance, reference_backends)
